@@ -1,0 +1,33 @@
+// Argument parsing shared by every command: node's util.parseArgs plus a --help text per command.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig, type Config } from '../common/config';
+import { UsageError } from './errors';
+
+export interface CommandSpec<O extends NonNullable<ParseArgsConfig['options']>> {
+  usage: string;
+  help: string;
+  options: O;
+  positionals?: boolean;
+}
+
+export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(spec: CommandSpec<O>, argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...spec.options, help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean' } },
+      allowPositionals: spec.positionals ?? false,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split('\n')[0]} (usage: ${spec.usage})`);
+  }
+}
+
+export function requireConfig(file: string | undefined, usage: string): Config {
+  if (!file) throw new UsageError(`missing --config <file> (usage: ${usage})`);
+  return loadConfig(file);
+}
+
+export function printHelp(spec: { usage: string; help: string }): void {
+  process.stdout.write(`Usage: ${spec.usage}\n\n${spec.help.trim()}\n`);
+}

@@ -1,0 +1,34 @@
+// `qlik-audit worker --config F`: a worker for every workflow and activity on temporal.taskQueue.
+import { createLogger } from '../common/logger';
+import { installRuntime } from '../worker/runtime';
+import { startWorker } from '../worker/start-worker';
+import { parseCommand, printHelp, requireConfig } from './args';
+
+const spec = {
+  usage: 'qlik-audit worker --config <file>',
+  help: `
+Runs a Temporal worker for all qlik-audit workflows and activities on the task queue
+temporal.taskQueue. Stops gracefully on SIGINT/SIGTERM (running activities get 10 s).
+Logs are JSON lines on stderr.
+
+Options:
+  --config <file>   YAML configuration (see README, "Configuration")
+  --verbose         show stack traces on errors
+  -h, --help        this help
+
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* override temporal.*;
+LOG_LEVEL (info), TEMPORAL_LOG_LEVEL (INFO).`,
+  options: { config: { type: 'string', short: 'c' } },
+} as const;
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand(spec, argv);
+  if (values.help) return printHelp(spec), 0;
+  const config = requireConfig(values.config, spec.usage);
+  const logger = createLogger('qlik-audit-worker');
+  installRuntime(logger);
+  const running = await startWorker(config, logger);
+  await running.done; // the SDK stops the worker on SIGINT/SIGTERM
+  logger.info('worker stopped');
+  return 0;
+}

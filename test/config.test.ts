@@ -1,0 +1,98 @@
+// The YAML configuration (SPEC 3.1): defaults, unknown keys and wrong types named by key path,
+// paths relative to the config file, Temporal environment variables taking precedence.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../common/config';
+import { temporalTarget } from '../common/temporal-connection';
+
+function writeConfig(yaml: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-config-'));
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+test('an empty file gives the documented defaults', () => {
+  const config = loadConfig(writeConfig(''));
+  assert.equal(config.temporal.address, '127.0.0.1:7233');
+  assert.equal(config.temporal.taskQueue, 'qlik-audit');
+  assert.equal(config.screenshots.auth.mode, 'userTicket');
+  assert.equal(config.screenshots.auth.qps.port, 4243);
+  assert.deepEqual(config.screenshots.allowedImageDownloadHosts, []);
+  assert.equal(config.eventApi.port, 8181);
+  assert.equal(config.auditSecurityLog.sequenceMax, 2147483647);
+});
+
+test('the SPEC example configuration is accepted as written', () => {
+  const config = loadConfig(
+    writeConfig(`
+temporal: { address: 127.0.0.1:7233, namespace: default, taskQueue: qlik-audit }
+qlik:
+  cert: { clientCert: ./certs/client.pem, clientCertKey: ./certs/client_key.pem, clientCertCA: ./certs/root.pem, clientCertPassphrase: '' }
+  rejectUnauthorized: true
+screenshots:
+  enable: true
+  downloadTimeoutMs: 15000
+  allowedImageDownloadHosts: [qlik.example.com, qlik-proxy.example.com]
+  storageTargets:
+    - { enable: true, type: flat, directory: ./var/screenshots }
+  auth:
+    mode: userTicket
+    qps: { host: qlik.example.com, port: 4243, ticketTimeoutMs: 5000, userDirectory: INTERNAL, userId: sa_scheduler, virtualProxy: '' }
+    sessionCache: { enable: true, ttlSeconds: 120, maxEntries: 100 }
+eventApi: { host: 127.0.0.1, port: 8181, apiToken: '', rateLimitPerMinute: 300 }
+auditSecurityLog:
+  sources: [ { directory: ./var/qlik-logs } ]
+  every: 5m
+  store: pglite:./var/auditdb
+  sequenceMax: 2147483647
+`),
+  );
+  assert.deepEqual(config.screenshots.allowedImageDownloadHosts, ['qlik.example.com', 'qlik-proxy.example.com']);
+  assert.equal(config.screenshots.auth.qps.userId, 'sa_scheduler');
+});
+
+test('relative paths are resolved against the config file folder', () => {
+  const file = writeConfig('qlik: { cert: { clientCert: certs/c.pem } }\nscreenshots: { storageTargets: [ { type: flat, directory: shots } ] }');
+  const config = loadConfig(file);
+  assert.equal(config.qlik.cert.clientCert, path.join(path.dirname(file), 'certs/c.pem'));
+  assert.equal(config.screenshots.storageTargets[0]?.directory, path.join(path.dirname(file), 'shots'));
+  assert.equal(config.auditSecurityLog.store, `pglite:${path.join(path.dirname(file), 'var/auditdb')}`);
+});
+
+test('an unknown key is an error naming its full path', () => {
+  assert.throws(() => loadConfig(writeConfig('screenshots:\n  auth:\n    qps:\n      hots: x\n')), (err: Error) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /screenshots\.auth\.qps\.hots: unknown key/);
+    return true;
+  });
+});
+
+test('a wrong type is an error naming its path, also inside lists', () => {
+  assert.throws(() => loadConfig(writeConfig('eventApi: { port: "eighty" }')), /eventApi\.port: /);
+  assert.throws(() => loadConfig(writeConfig('screenshots: { storageTargets: [ { type: s3, directory: x } ] }')), /screenshots\.storageTargets\[0\]\.type: /);
+  assert.throws(() => loadConfig(writeConfig('screenshots: { auth: { mode: ticket } }')), /screenshots\.auth\.mode: /);
+});
+
+test('invalid YAML and a missing file name the file', () => {
+  const file = writeConfig('temporal: [unclosed');
+  assert.throws(() => loadConfig(file), (err: Error) => err.message.includes(file) && /not valid YAML/.test(err.message));
+  assert.throws(() => loadConfig('/nonexistent/qa.yaml'), /cannot read config file \/nonexistent\/qa\.yaml: ENOENT/);
+});
+
+test('TEMPORAL_* environment variables override temporal.* from the file', () => {
+  const config = loadConfig(writeConfig('temporal: { address: file-host:7233, namespace: from-file, taskQueue: tq }'));
+  const fromFile = temporalTarget(config, {});
+  assert.equal(fromFile.address, 'file-host:7233');
+  assert.equal(fromFile.namespace, 'from-file');
+  assert.equal(fromFile.apiKey, undefined);
+  const fromEnv = temporalTarget(config, { TEMPORAL_ADDRESS: 'env-host:7233', TEMPORAL_NAMESPACE: 'prod.acct', TEMPORAL_API_KEY: 'k' });
+  assert.equal(fromEnv.address, 'env-host:7233');
+  assert.equal(fromEnv.namespace, 'prod.acct');
+  assert.equal(fromEnv.apiKey, 'k');
+  assert.equal(fromEnv.tls, true, 'an API key implies TLS, as with the temporal CLI');
+  assert.equal(fromEnv.taskQueue, 'tq');
+});

@@ -1,0 +1,49 @@
+// One real Temporal server per test process: the dev server (what production behaves like) and,
+// where a test needs timers or backoffs to pass instantly, the time-skipping test server.
+// Both binaries are resolved (never downloaded) by common/temporal-cli.ts.
+import { after } from 'node:test';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { resolveTemporalBinaries } from '../../common/temporal-cli';
+import { searchAttributes } from '../../common/search-attributes';
+
+// Tests print only SDK warnings and errors (TEMPORAL_LOG_LEVEL=INFO to see more).
+Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+
+let dev: Promise<TestWorkflowEnvironment> | undefined;
+let timeSkipping: Promise<TestWorkflowEnvironment> | undefined;
+
+function teardownAfter(env: Promise<TestWorkflowEnvironment>): void {
+  after(async () => {
+    await (await env).teardown();
+  });
+}
+
+/** The real Temporal dev server (same binary as `qlik-audit dev`), with our search attributes. */
+export function devServer(): Promise<TestWorkflowEnvironment> {
+  if (!dev) {
+    const { cli } = resolveTemporalBinaries();
+    dev = TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: cli },
+        ip: '127.0.0.1',
+        searchAttributes,
+        log: { format: 'json', level: 'error' },
+      },
+    });
+    teardownAfter(dev);
+  }
+  return dev;
+}
+
+/** The time-skipping test server: timers and retry backoffs are skipped when nothing else runs. */
+export function timeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  if (!timeSkipping) {
+    const { testServer } = resolveTemporalBinaries();
+    timeSkipping = TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: testServer } },
+    });
+    teardownAfter(timeSkipping);
+  }
+  return timeSkipping;
+}

@@ -1,0 +1,22 @@
+// Routes the Temporal SDK's own logs (worker, workflow and activity loggers) into our JSON logger,
+// and optionally exposes Prometheus metrics. Runtime.install may be called once per process.
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import type { Logger } from '../common/logger';
+
+let installed = false;
+
+export function installRuntime(logger: Logger, options: { prometheusBindAddress?: string } = {}): void {
+  if (installed) return;
+  installed = true;
+  const sdkLogger = new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL ?? 'INFO') as LogLevel, (entry) => {
+    const level = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    const fn = (logger[level] ?? logger.info).bind(logger);
+    fn({ ...entry.meta, sdk: true }, entry.message);
+  });
+  Runtime.install({
+    logger: sdkLogger,
+    telemetryOptions: options.prometheusBindAddress
+      ? { metrics: { prometheus: { bindAddress: options.prometheusBindAddress } } }
+      : undefined,
+  });
+}

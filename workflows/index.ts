@@ -1,0 +1,2 @@
+// The workflows the worker registers (bundled by the worker from this file).
+export {};
