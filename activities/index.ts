@@ -1,15 +1,14 @@
-// Every activity of the product, built from its dependencies (config, logger, caches) so tests and
-// the worker wire them the same way. Workflows import only the types: `typeof createActivities`.
-import type { Config } from '../common/config';
-import type { Logger } from '../common/logger';
+// Every activity of the product, built from its dependencies (config, logger) so the worker and the
+// tests wire them the same way. Workflows import only the type: `Activities`.
+import type { ActivityDeps } from './deps';
+import { createScreenshotActivities } from './screenshot-activities';
 
-export interface ActivityDeps {
-  config: Config;
-  logger: Logger;
-}
+export type { ActivityDeps } from './deps';
 
-export function createActivities(_deps: ActivityDeps) {
-  return {};
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createScreenshotActivities(deps),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

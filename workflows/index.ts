@@ -1,2 +1,2 @@
-// The workflows the worker registers (bundled by the worker from this file).
-export {};
+// The workflows the worker registers (the worker bundles this file).
+export { captureScreenshot } from './capture-screenshot';

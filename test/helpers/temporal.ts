@@ -13,8 +13,16 @@ Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as '
 let dev: Promise<TestWorkflowEnvironment> | undefined;
 let timeSkipping: Promise<TestWorkflowEnvironment> | undefined;
 
+const cleanups: (() => Promise<void>)[] = [];
+
+/** Runs `fn` (e.g. stopping a worker) before the servers are torn down at the end of the file. */
+export function beforeServerTeardown(fn: () => Promise<void>): void {
+  cleanups.push(fn);
+}
+
 function teardownAfter(env: Promise<TestWorkflowEnvironment>): void {
   after(async () => {
+    await Promise.all(cleanups.splice(0).map((fn) => fn()));
     await (await env).teardown();
   });
 }

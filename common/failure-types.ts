@@ -1,0 +1,22 @@
+// Failure types of the screenshot activities (the ApplicationFailure `type` shown in the Temporal UI).
+// Kept free of imports so workflow code can list the non-retryable ones in its retry policy.
+
+/** Retrying cannot help: wrong config or certificate, a refusal, or a bad answer. */
+export const NonRetryable = {
+  ConfigInvalid: 'ConfigInvalid', // a file named in qlik.cert is missing or unreadable, a setting is unusable
+  QpsTicketRejected: 'QpsTicketRejected', // QPS answered 4xx: wrong certificate, unknown user, bad virtual proxy
+  QpsAnswerInvalid: 'QpsAnswerInvalid', // QPS answered 2xx without a ticket
+  TlsFailure: 'TlsFailure', // the server certificate is not trusted / does not match (qlik.cert.clientCertCA)
+  DownloadRejected: 'DownloadRejected', // a non-retryable HTTP status from the image host
+  AccessDenied: 'AccessDenied', // the proxy refused even a freshly redeemed ticket
+  NotAnImage: 'NotAnImage', // a 2xx whose content-type is not image/*
+  ImageTooLarge: 'ImageTooLarge', // over the 50 MiB cap
+} as const;
+
+/** Retried with backoff: the network, a timeout, 5xx/429 and the other transient statuses. */
+export const Retryable = {
+  QpsUnavailable: 'QpsUnavailable',
+  DownloadUnavailable: 'DownloadUnavailable',
+} as const;
+
+export const NON_RETRYABLE_TYPES: string[] = Object.values(NonRetryable);

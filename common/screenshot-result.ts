@@ -1,0 +1,31 @@
+// What one screenshot capture ends with (SPEC 3.4): the captureScreenshot result and the
+// `qlik-audit screenshot --wait` output. Shared by the workflow, its activities and the client.
+
+export type SkipReason = 'identity-unparseable' | 'virtual-proxy-invalid' | 'screenshots-disabled' | 'no-storage-target';
+export type BlockReason = 'missing-location' | 'max-redirects' | 'invalid-location' | 'invalid-scheme' | 'host-not-allowed';
+
+export interface ScreenshotResult {
+  workflowId: string;
+  status: 'stored' | 'skipped' | 'blocked';
+  reason?: SkipReason | BlockReason;
+  savedPaths: string[];
+  sha256?: string;
+  bytes?: number;
+  contentType?: string;
+}
+
+export type AuthMode = 'none' | 'qpsTicket' | 'userTicket';
+
+export interface QlikUser {
+  userDirectory: string;
+  userId: string;
+}
+
+/**
+ * Decided by the parseIdentity activity: who the event is about (`eventUser`, for search attributes),
+ * and who the screenshot is downloaded as (`ticketUser`: the event's user in userTicket mode, the
+ * configured user in qpsTicket mode, nobody in none mode) through which virtual proxy.
+ */
+export type CaptureIdentity =
+  | { status: 'ok'; mode: AuthMode; eventUser?: QlikUser; ticketUser?: QlikUser; virtualProxy: string }
+  | { status: 'skipped'; reason: SkipReason; detail: string; eventUser?: QlikUser };

@@ -1,0 +1,122 @@
+// A complete screenshot setup for one test: a simulated Qlik with its own PKI, a config pointing at
+// it, and a real worker (real activities, real workflow bundle) on the real Temporal dev server.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { SCREENSHOT_EVENT_TYPE, type ScreenshotEvent } from '../../common/audit-event';
+import { parseConfig, type Config } from '../../common/config';
+import { createLogger } from '../../common/logger';
+import { createWorker } from '../../worker/create-worker';
+import { createPki, type Pki } from '../simulated-qlik/pki';
+import { beforeServerTeardown } from './temporal';
+import { SimulatedQlik } from '../simulated-qlik/simulated-qlik';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The product's workflow bundle, built once per test process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+  return bundle;
+}
+
+let sharedPki: Pki | undefined;
+function pki(): Pki {
+  sharedPki ??= createPki(mkdtempSync(path.join(tmpdir(), 'qa-pki-')));
+  return sharedPki;
+}
+
+let sharedQlik: Promise<SimulatedQlik> | undefined;
+/** One simulated Qlik per test process (tests use distinct paths and users to stay independent). */
+export function simulatedQlik(): Promise<SimulatedQlik> {
+  if (!sharedQlik) {
+    sharedQlik = new SimulatedQlik({ pki: pki() }).start();
+    beforeServerTeardown(async () => (await sharedQlik)?.stop());
+  }
+  return sharedQlik;
+}
+
+export interface Testbed {
+  config: Config;
+  qlik: SimulatedQlik;
+  dir: string;
+  taskQueue: string;
+  logs: Record<string, unknown>[];
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** Starts a worker with a config for the simulated Qlik; `overrides` are merged into `screenshots`. */
+export async function startTestbed(env: TestWorkflowEnvironment, overrides: DeepPartial<Config['screenshots']> & { rawConfig?: object } = {}): Promise<Testbed> {
+  const qlik = await simulatedQlik();
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-shots-'));
+  const taskQueue = `shots-${randomUUID()}`;
+  const { rawConfig, auth, ...screenshotOverrides } = overrides;
+  const config = parseConfig(
+    {
+      temporal: { taskQueue },
+      qlik: { cert: pki().files },
+      screenshots: {
+        allowedImageDownloadHosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
+        storageTargets: [
+          { type: 'flat', directory: path.join(dir, 'a') },
+          { type: 'flat', directory: path.join(dir, 'b') },
+        ],
+        ...screenshotOverrides,
+        auth: {
+          mode: 'userTicket',
+          ...auth,
+          qps: { host: '127.0.0.1', port: qlik.qpsPort, ...auth?.qps },
+          sessionCache: { enable: true, ttlSeconds: 120, maxEntries: 100, ...auth?.sessionCache },
+        },
+      },
+      ...rawConfig,
+    },
+    { source: 'testbed', baseDir: dir },
+  );
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger('test-worker', { level: 'debug', destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
+  const worker = await createWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    deps: { config, logger },
+    workflowBundle: await workflowBundle(),
+  });
+  const running = worker.run();
+  const stop = async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+  };
+  beforeServerTeardown(stop);
+  return { config, qlik, dir, taskQueue, logs, worker, stop };
+}
+
+let counter = 0;
+/** A valid Audit.qs screenshot event; `url` is the screenshot URL. */
+export function screenshotEvent(url: string, user = 'UserDirectory=LAB; UserId=anna', extra: { eventId?: string } = {}): ScreenshotEvent {
+  counter++;
+  return {
+    schemaVersion: '1.0',
+    eventId: extra.eventId ?? randomUUID(),
+    correlationId: `corr-${counter}`,
+    timestamp: '2026-11-22T10:15:30.123Z',
+    type: SCREENSHOT_EVENT_TYPE,
+    source: { kind: 'qlik-sense-extension', name: 'audit-qs', version: '1.4.0' },
+    payload: {
+      context: {
+        user,
+        appId: '3f2a7c1e-8b9d-4e6f-a1b2-c3d4e5f60718',
+        appName: 'Sales Analysis',
+        sheetId: 'sheet-1',
+        sheetName: 'Overview',
+        userAgent: 'Mozilla/5.0',
+      },
+      event: { screenshotUrl: url, selectionTxnId: randomUUID(), objectId: 'obj-7' },
+    },
+  };
+}

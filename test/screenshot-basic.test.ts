@@ -1,0 +1,52 @@
+// captureScreenshot end to end on the real dev server against the simulated Qlik: the stored files,
+// the sidecar, the result, search attributes, and what QPS and the proxy saw.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { startCaptureScreenshot } from '../client/start-screenshot';
+import { QlikAppId, QlikUserDirectory, QlikUserId, ScreenshotOutcome } from '../common/search-attributes';
+import { PNG_1X1 } from './simulated-qlik/simulated-qlik';
+import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
+import { devServer } from './helpers/temporal';
+
+test('userTicket: a screenshot is stored atomically in every target with a sidecar', async () => {
+  const env = await devServer();
+  const bed = await startTestbed(env);
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/basic-1/shot.png'), 'UserDirectory=LAB; UserId=anna');
+  const { handle, workflowId } = await startCaptureScreenshot(env.client, bed.taskQueue, event);
+  const result = await handle.result();
+
+  assert.equal(workflowId, `screenshot-${event.eventId}`);
+  assert.equal(result.status, 'stored');
+  assert.equal(result.workflowId, workflowId);
+  assert.equal(result.bytes, PNG_1X1.length);
+  assert.equal(result.sha256, createHash('sha256').update(PNG_1X1).digest('hex'));
+  assert.equal(result.contentType, 'image/png');
+  const expectedName = `20261122T101530.123Z_${event.eventId}_${event.correlationId}.png`;
+  assert.deepEqual(result.savedPaths, [path.join(bed.dir, 'a', expectedName), path.join(bed.dir, 'b', expectedName)]);
+  for (const file of result.savedPaths) {
+    assert.deepEqual(readFileSync(file), PNG_1X1);
+    const sidecar = JSON.parse(readFileSync(`${file}.json`, 'utf8'));
+    assert.equal(sidecar.eventId, event.eventId);
+    assert.equal(sidecar.user, 'UserDirectory=LAB; UserId=anna');
+    assert.equal(sidecar.appId, event.payload.context.appId);
+    assert.equal(sidecar.sheetName, 'Overview');
+    assert.equal(sidecar.objectId, 'obj-7');
+    assert.equal(sidecar.url, event.payload.event.screenshotUrl);
+    assert.doesNotMatch(JSON.stringify(sidecar), /qlikTicket/);
+    assert.equal(sidecar.sha256, result.sha256);
+    assert.equal(typeof sidecar.timings.totalMs, 'number');
+  }
+  for (const target of ['a', 'b']) {
+    assert.deepEqual(readdirSync(path.join(bed.dir, target)).filter((f) => f.startsWith('.')), [], 'no temporary file left');
+  }
+  assert.deepEqual(bed.qlik.issuedTickets.at(-1), { userDirectory: 'LAB', userId: 'anna', virtualProxy: '' });
+
+  const description = await handle.describe();
+  assert.equal(description.typedSearchAttributes.get(QlikUserId), 'anna');
+  assert.equal(description.typedSearchAttributes.get(QlikUserDirectory), 'LAB');
+  assert.equal(description.typedSearchAttributes.get(QlikAppId), event.payload.context.appId);
+  assert.equal(description.typedSearchAttributes.get(ScreenshotOutcome), 'stored');
+});

@@ -1,0 +1,75 @@
+// captureScreenshot: one durable run per Audit.qs `screenshot.url.received` event (SPEC 3).
+//   1. parseIdentity: who is the user, which virtual proxy? Unusable → `skipped`, no HTTP at all.
+//   2. downloadAndStoreScreenshot: QPS ticket (or cached proxy session) over mutual TLS, download with
+//      every redirect hop allow-listed, atomic write to every storage target. Transient failures retry
+//      with backoff; heartbeats let another worker take over within ~20 s if this one dies.
+// The outcome is put where operators look: search attributes, current details and the result.
+import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ScreenshotEvent } from '../common/audit-event';
+import { NON_RETRYABLE_TYPES } from '../common/failure-types';
+import type { CaptureIdentity, ScreenshotResult } from '../common/screenshot-result';
+import { QlikAppId, QlikUserDirectory, QlikUserId, ScreenshotOutcome } from '../common/search-attributes';
+
+const { parseIdentity } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  summary: 'Parse the Qlik user identity and virtual proxy',
+});
+
+function downloadActivity(summary: string) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '20 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+    summary,
+  }).downloadAndStoreScreenshot;
+}
+
+function describeDownload(identity: Extract<CaptureIdentity, { status: 'ok' }>, host: string): string {
+  if (!identity.ticketUser) return `Download from ${host} (no ticket) and store`;
+  const user = `${identity.ticketUser.userDirectory}\\${identity.ticketUser.userId}`;
+  const proxy = identity.virtualProxy ? ` via virtual proxy '${identity.virtualProxy}'` : '';
+  return `QPS ticket for ${user}${proxy}, download from ${host} (redirects allow-listed), store`;
+}
+
+export async function captureScreenshot(event: ScreenshotEvent): Promise<ScreenshotResult> {
+  const { workflowId } = workflowInfo();
+  const { context } = event.payload;
+
+  const identity = await parseIdentity(event);
+  upsertSearchAttributes([
+    { key: QlikAppId, value: context.appId },
+    ...(identity.eventUser
+      ? [
+          { key: QlikUserDirectory, value: identity.eventUser.userDirectory },
+          { key: QlikUserId, value: identity.eventUser.userId },
+        ]
+      : []),
+  ]);
+
+  let result: ScreenshotResult;
+  if (identity.status === 'skipped') {
+    result = { workflowId, status: 'skipped', reason: identity.reason, savedPaths: [] };
+  } else {
+    const host = new URL(event.payload.event.screenshotUrl).host;
+    try {
+      result = await downloadActivity(describeDownload(identity, host))({ event, identity });
+    } catch (err) {
+      upsertSearchAttributes([{ key: ScreenshotOutcome, value: 'failed' }]);
+      const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+      setCurrentDetails(`**failed** ${cause?.type ?? ''}: ${cause?.message ?? String(err)}`);
+      throw err;
+    }
+  }
+
+  upsertSearchAttributes([{ key: ScreenshotOutcome, value: result.status }]);
+  setCurrentDetails(describeResult(result, context.user, context.appName));
+  return result;
+}
+
+function describeResult(result: ScreenshotResult, user: string, appName: string): string {
+  const head = `**${result.status}**${result.reason ? ` (${result.reason})` : ''} — user ${user}, app ${appName}`;
+  if (result.status !== 'stored') return head;
+  return `${head}\n\n${result.bytes} bytes ${result.contentType || ''}, sha256 ${result.sha256}\n\n${result.savedPaths.join('\n\n')}`;
+}
