@@ -20,12 +20,12 @@ export function beforeServerTeardown(fn: () => Promise<void>): void {
   cleanups.push(fn);
 }
 
-function teardownAfter(env: Promise<TestWorkflowEnvironment>): void {
-  after(async () => {
-    await Promise.all(cleanups.splice(0).map((fn) => fn()));
-    await (await env).teardown();
-  });
-}
+// Registered when this module loads, i.e. at the top level of the test file: runs once after all
+// its tests (an after() inside a test would run after that test only).
+after(async () => {
+  await Promise.all(cleanups.splice(0).map((fn) => fn()));
+  for (const env of [dev, timeSkipping]) if (env) await (await env).teardown();
+});
 
 /** The real Temporal dev server (same binary as `qlik-audit dev`), with our search attributes. */
 export function devServer(): Promise<TestWorkflowEnvironment> {
@@ -39,7 +39,6 @@ export function devServer(): Promise<TestWorkflowEnvironment> {
         log: { format: 'json', level: 'error' },
       },
     });
-    teardownAfter(dev);
   }
   return dev;
 }
@@ -51,7 +50,6 @@ export function timeSkippingServer(): Promise<TestWorkflowEnvironment> {
     timeSkipping = TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: testServer } },
     });
-    teardownAfter(timeSkipping);
   }
   return timeSkipping;
 }

@@ -76,6 +76,7 @@ export class SimulatedQlik {
   readonly sessions = new Map<string, Session>();
   readonly deletedSessions: string[] = [];
   readonly issuedTickets: { userDirectory: string; userId: string; virtualProxy: string }[] = [];
+  readonly issuedSessions: { id: string; userDirectory: string; userId: string; virtualProxy: string }[] = [];
   readonly routes = new Map<string, Route>();
   /** Fault injection for QPS ticket requests. */
   readonly faults = { ticketStatuses: [] as number[], ticketFailureRate: 0, ticketDelayMs: 0, refuseUsers: new Set<string>() };
@@ -233,7 +234,8 @@ export class SimulatedQlik {
 
   /** Accepts a valid session cookie, or redeems a valid ticket once and sets the session cookie. */
   private authenticate(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
-    const firstSegment = url.pathname.split('/')[1] ?? '';
+    const segments = url.pathname.split('/');
+    const firstSegment = (segments[1] === 'qps' ? segments[2] : segments[1]) ?? '';
     for (const cookie of (req.headers.cookie ?? '').split(';')) {
       const [name, value] = cookie.trim().split('=');
       if (name?.toLowerCase().startsWith('x-qlik-session') && value && this.sessions.has(value)) return true;
@@ -244,7 +246,9 @@ export class SimulatedQlik {
     if (ticket.virtualProxy && ticket.virtualProxy !== firstSegment) return false;
     ticket.used = true;
     const sessionId = randomBytes(16).toString('hex');
-    this.sessions.set(sessionId, { userDirectory: ticket.userDirectory, userId: ticket.userId, virtualProxy: ticket.virtualProxy });
+    const session = { userDirectory: ticket.userDirectory, userId: ticket.userId, virtualProxy: ticket.virtualProxy };
+    this.sessions.set(sessionId, session);
+    this.issuedSessions.push({ id: sessionId, ...session });
     const cookieName = `X-Qlik-Session${ticket.virtualProxy ? `-${ticket.virtualProxy}` : ''}`;
     res.setHeader('set-cookie', `${cookieName}=${sessionId}; Path=/; HttpOnly; Secure`);
     return true;

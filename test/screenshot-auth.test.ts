@@ -1,0 +1,155 @@
+// Auth modes, identity forms, virtual proxies and the session cache, end to end on the real dev
+// server against the simulated Qlik (QPS over mutual TLS, proxy with tickets and session cookies).
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { startCaptureScreenshot } from '../client/start-screenshot';
+import type { ScreenshotEvent } from '../common/audit-event';
+import { QlikUserId, ScreenshotOutcome } from '../common/search-attributes';
+import { screenshotEvent, startTestbed, type Testbed } from './helpers/screenshot-testbed';
+import { activityAttempts } from './helpers/workflow-history';
+import { devServer } from './helpers/temporal';
+
+async function capture(bed: Testbed, event: ScreenshotEvent) {
+  const env = await devServer();
+  const { handle } = await startCaptureScreenshot(env.client, bed.taskQueue, event);
+  return { handle, result: await handle.result() };
+}
+
+test('userTicket: every parseable identity form gets a ticket for that user', async () => {
+  const bed = await startTestbed(await devServer());
+  for (const [user, expected] of [
+    ['UserDirectory=LAB; UserId=form1', 'form1'],
+    ['LAB; UserId=form2', 'form2'],
+    ['LAB\\form3', 'form3'],
+  ] as const) {
+    const { result, handle } = await capture(bed, screenshotEvent(bed.qlik.url(`/tempcontent/${expected}.png`), user));
+    assert.equal(result.status, 'stored', user);
+    assert.deepEqual(bed.qlik.issuedTickets.at(-1), { userDirectory: 'LAB', userId: expected, virtualProxy: '' });
+    assert.equal((await handle.describe()).typedSearchAttributes.get(QlikUserId), expected);
+  }
+});
+
+test('userTicket: unparseable identities end skipped with no HTTP request at all', async () => {
+  const bed = await startTestbed(await devServer());
+  for (const user of ['anna@lab.example.com', 'ACME/jdoe', '', 'N/A', 'jdoe']) {
+    const ticketsBefore = bed.qlik.issuedTickets.length;
+    const path = `/tempcontent/unparseable-${encodeURIComponent(user || 'empty')}.png`;
+    const { result, handle } = await capture(bed, screenshotEvent(bed.qlik.url(path), user));
+    assert.equal(result.status, 'skipped', user);
+    assert.equal(result.reason, 'identity-unparseable');
+    assert.deepEqual(result.savedPaths, []);
+    assert.equal(bed.qlik.issuedTickets.length, ticketsBefore, `no ticket for '${user}'`);
+    assert.equal(bed.qlik.requests.filter((r) => r.path.startsWith(path)).length, 0, `no download for '${user}'`);
+    assert.equal((await handle.describe()).typedSearchAttributes.get(ScreenshotOutcome), 'skipped');
+    assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [], 'the download activity never ran');
+  }
+});
+
+test('userTicket: the virtual proxy comes from the URL; an invalid one is skipped', async () => {
+  const bed = await startTestbed(await devServer());
+  const cases = [
+    ['/tempcontent/vp-default.png', ''],
+    ['/analytics/tempcontent/vp-analytics.png', 'analytics'],
+    ['/qps/vp9/content/vp9.png', 'vp9'],
+  ] as const;
+  for (const [path, vp] of cases) {
+    const { result } = await capture(bed, screenshotEvent(bed.qlik.url(path), `LAB\\vp-${vp || 'default'}`));
+    assert.equal(result.status, 'stored', path);
+    assert.equal(bed.qlik.issuedTickets.at(-1)?.virtualProxy, vp, path);
+  }
+  const ticketsBefore = bed.qlik.issuedTickets.length;
+  const { result } = await capture(bed, screenshotEvent(bed.qlik.url('/bad%20vp/x.png'), 'LAB\\vp-bad'));
+  assert.equal(result.status, 'skipped');
+  assert.equal(result.reason, 'virtual-proxy-invalid');
+  assert.equal(bed.qlik.issuedTickets.length, ticketsBefore);
+});
+
+test('qpsTicket: the configured user and virtual proxy are used whatever the event says', async () => {
+  const bed = await startTestbed(await devServer(), {
+    auth: { mode: 'qpsTicket', qps: { userDirectory: 'INTERNAL', userId: 'sa_scheduler', virtualProxy: 'analytics' } },
+  });
+  const { result } = await capture(bed, screenshotEvent(bed.qlik.url('/analytics/tempcontent/fixed.png'), 'ACME/jdoe'));
+  assert.equal(result.status, 'stored');
+  assert.deepEqual(bed.qlik.issuedTickets.at(-1), { userDirectory: 'INTERNAL', userId: 'sa_scheduler', virtualProxy: 'analytics' });
+});
+
+test('none: no ticket and no client certificate are sent', async () => {
+  const bed = await startTestbed(await devServer(), { auth: { mode: 'none' } });
+  const ticketsBefore = bed.qlik.issuedTickets.length;
+  const { result } = await capture(bed, screenshotEvent(bed.qlik.url('/content/none-mode.png', '127.0.0.2'), 'LAB\\nobody'));
+  assert.equal(result.status, 'stored');
+  assert.equal(bed.qlik.issuedTickets.length, ticketsBefore);
+  const seen = bed.qlik.requests.find((r) => r.path === '/content/none-mode.png');
+  assert.equal(seen?.hadTicket, false);
+  assert.equal(seen?.clientCert, false);
+});
+
+test('session cache: a second screenshot of the same user reuses the proxy session', async () => {
+  const bed = await startTestbed(await devServer());
+  const ticketsBefore = bed.qlik.issuedTickets.length;
+  await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/hit-1.png'), 'LAB\\cachehit'));
+  const { result } = await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/hit-2.png'), 'LAB\\cachehit'));
+  assert.equal(result.status, 'stored');
+  assert.equal(bed.qlik.issuedTickets.length - ticketsBefore, 1, 'one ticket for two screenshots');
+  const second = bed.qlik.requests.find((r) => r.path === '/tempcontent/hit-2.png');
+  assert.equal(second?.hadTicket, false);
+  assert.equal(second?.hadSessionCookie, true);
+  assert.equal(second?.clientCert, true, 'the mutual TLS identity is used on the proxy too');
+});
+
+test('session cache: an expired session is closed at QPS and a new ticket redeemed', async () => {
+  const bed = await startTestbed(await devServer(), { auth: { sessionCache: { ttlSeconds: 0.5 } } });
+  const ticketsBefore = bed.qlik.issuedTickets.length;
+  await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/exp-1.png'), 'LAB\\expiry'));
+  const session = bed.qlik.issuedSessions.at(-1);
+  await sleep(800);
+  await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/exp-2.png'), 'LAB\\expiry'));
+  assert.equal(bed.qlik.issuedTickets.length - ticketsBefore, 2);
+  assert.ok(session && bed.qlik.deletedSessions.includes(session.id), 'the expired session was deleted via QPS');
+  assert.ok(bed.logs.some((l) => l.msg === 'qlik session closed' && l.reason === 'expired'));
+});
+
+test('session cache: at maxEntries the least recently used session is evicted and deleted', async () => {
+  const bed = await startTestbed(await devServer(), { auth: { sessionCache: { maxEntries: 1 } } });
+  await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/ev-1.png'), 'LAB\\evict-a'));
+  const first = bed.qlik.issuedSessions.at(-1);
+  await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/ev-2.png'), 'LAB\\evict-b'));
+  await sleep(200); // the DELETE is sent in the background
+  assert.ok(first && bed.qlik.deletedSessions.includes(first.id));
+  assert.ok(bed.logs.some((l) => l.msg === 'qlik session closed' && l.reason === 'evicted' && l.userId === 'evict-a'));
+});
+
+test('session cache: a cached session answered with 403 is evicted and a fresh ticket redeemed', async () => {
+  const bed = await startTestbed(await devServer());
+  await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/stale-1.png'), 'LAB\\stale'));
+  const ticketsBefore = bed.qlik.issuedTickets.length;
+  bed.qlik.invalidateSessions(); // e.g. the proxy was restarted
+  const { result, handle } = await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/stale-2.png'), 'LAB\\stale'));
+  assert.equal(result.status, 'stored');
+  assert.equal(bed.qlik.issuedTickets.length - ticketsBefore, 1);
+  const tries = bed.qlik.requests.filter((r) => r.path === '/tempcontent/stale-2.png');
+  assert.deepEqual(tries.map((r) => [r.hadSessionCookie, r.hadTicket]), [[true, false], [false, true]]);
+  assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [1], 'handled inside one attempt, not a failure');
+});
+
+test('QPS refusing the ticket request (4xx) fails fast, without retries, naming QPS', async () => {
+  const bed = await startTestbed(await devServer());
+  bed.qlik.faults.refuseUsers.add('LAB\\refused');
+  const env = await devServer();
+  const { handle } = await startCaptureScreenshot(env.client, bed.taskQueue, screenshotEvent(bed.qlik.url('/tempcontent/refused.png'), 'LAB\\refused'));
+  await assert.rejects(handle.result(), (err: unknown) => {
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.ok(err.cause instanceof ActivityFailure);
+    const cause = err.cause.cause;
+    assert.ok(cause instanceof ApplicationFailure);
+    assert.equal(cause.type, 'QpsTicketRejected');
+    assert.equal(cause.nonRetryable, true);
+    assert.match(cause.message, /QPS 127\.0\.0\.1:\d+ refused the ticket request for LAB\\refused with 403/);
+    return true;
+  });
+  assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [1]);
+  assert.equal((await handle.describe()).typedSearchAttributes.get(ScreenshotOutcome), 'failed');
+});
