@@ -23,7 +23,7 @@ export interface DownloadRequest {
   url: URL;
   /** Appended as `qlikTicket` to the first URL only. Secret. */
   ticket?: string;
-  /** Sent only to hops on the first URL's origin. */
+  /** A cached proxy session: sent only to hops on the first URL's origin. */
   cookie?: SessionCookie;
   dispatcher: Dispatcher;
   allowList: AllowList;
@@ -88,6 +88,8 @@ export async function downloadScreenshot(req: DownloadRequest): Promise<Download
   const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
   const origin = req.url.origin;
   const hosts: string[] = [];
+  // The proxy answers a ticket with Set-Cookie (and usually a redirect to the URL without the
+  // ticket): like a browser, later hops to the same origin carry that session cookie.
   let sessionCookie: SessionCookie | undefined;
   let current = req.url;
 
@@ -99,7 +101,8 @@ export async function downloadScreenshot(req: DownloadRequest): Promise<Download
     const target = new URL(current);
     if (hop === 0 && req.ticket) target.searchParams.set('qlikTicket', req.ticket);
     const headers: Record<string, string> = { accept: 'image/*' };
-    if (req.cookie && current.origin === origin) headers.cookie = `${req.cookie.name}=${req.cookie.value}`;
+    const cookie = sessionCookie ?? req.cookie;
+    if (cookie && current.origin === origin) headers.cookie = `${cookie.name}=${cookie.value}`;
 
     let response: Dispatcher.ResponseData;
     try {

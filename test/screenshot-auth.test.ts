@@ -131,7 +131,8 @@ test('session cache: a cached session answered with 403 is evicted and a fresh t
   assert.equal(result.status, 'stored');
   assert.equal(bed.qlik.issuedTickets.length - ticketsBefore, 1);
   const tries = bed.qlik.requests.filter((r) => r.path === '/tempcontent/stale-2.png');
-  assert.deepEqual(tries.map((r) => [r.hadSessionCookie, r.hadTicket]), [[true, false], [false, true]]);
+  // stale cookie → 403; fresh ticket → 302 with a new cookie; new cookie → the image
+  assert.deepEqual(tries.map((r) => [r.hadSessionCookie, r.hadTicket]), [[true, false], [false, true], [true, false]]);
   assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [1], 'handled inside one attempt, not a failure');
 });
 

@@ -225,25 +225,35 @@ export class SimulatedQlik {
   /** The proxy (`authenticate`: needs a ticket or session) and the content hosts (no auth). */
   private handleProxy(req: IncomingMessage, res: ServerResponse, authenticate: boolean): void {
     const url = new URL(req.url ?? '/', 'https://x');
-    if (authenticate && !this.authenticate(req, res, url)) {
-      res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden');
-      return;
+    if (authenticate) {
+      const auth = this.authenticate(req, res, url);
+      if (auth === 'denied') {
+        res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden');
+        return;
+      }
+      if (auth === 'ticket') {
+        // Like the real proxy: the ticket is consumed, the session cookie set, and the client sent
+        // back to the same URL without the ticket.
+        url.searchParams.delete('qlikTicket');
+        res.writeHead(302, { location: `${url.pathname}${url.search}` }).end();
+        return;
+      }
     }
     this.serveRoute(res, url.pathname, this.routes.get(url.pathname) ?? { kind: 'image' });
   }
 
   /** Accepts a valid session cookie, or redeems a valid ticket once and sets the session cookie. */
-  private authenticate(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+  private authenticate(req: IncomingMessage, res: ServerResponse, url: URL): 'session' | 'ticket' | 'denied' {
     const segments = url.pathname.split('/');
     const firstSegment = (segments[1] === 'qps' ? segments[2] : segments[1]) ?? '';
     for (const cookie of (req.headers.cookie ?? '').split(';')) {
       const [name, value] = cookie.trim().split('=');
-      if (name?.toLowerCase().startsWith('x-qlik-session') && value && this.sessions.has(value)) return true;
+      if (name?.toLowerCase().startsWith('x-qlik-session') && value && this.sessions.has(value)) return 'session';
     }
     const ticketId = url.searchParams.get('qlikTicket');
     const ticket = ticketId ? this.tickets.get(ticketId) : undefined;
-    if (!ticket || ticket.used || ticket.expiresAt < Date.now()) return false;
-    if (ticket.virtualProxy && ticket.virtualProxy !== firstSegment) return false;
+    if (!ticket || ticket.used || ticket.expiresAt < Date.now()) return 'denied';
+    if (ticket.virtualProxy && ticket.virtualProxy !== firstSegment) return 'denied';
     ticket.used = true;
     const sessionId = randomBytes(16).toString('hex');
     const session = { userDirectory: ticket.userDirectory, userId: ticket.userId, virtualProxy: ticket.virtualProxy };
@@ -251,7 +261,7 @@ export class SimulatedQlik {
     this.issuedSessions.push({ id: sessionId, ...session });
     const cookieName = `X-Qlik-Session${ticket.virtualProxy ? `-${ticket.virtualProxy}` : ''}`;
     res.setHeader('set-cookie', `${cookieName}=${sessionId}; Path=/; HttpOnly; Secure`);
-    return true;
+    return 'ticket';
   }
 
   private serveRoute(res: ServerResponse, path: string, route: Route): void {
