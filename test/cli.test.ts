@@ -23,45 +23,45 @@ function processesMatching(pattern: string): string[] {
   }
 }
 
-test('qlik-audit --help lists the commands; every command has --help', () => {
-  const top = runCli(['--help']);
+test('qlik-audit --help lists the commands; every command has --help', async () => {
+  const top = await runCli(['--help']);
   assert.equal(top.status, 0);
   assert.match(top.stdout, /dev\s+local stack/);
   assert.match(top.stdout, /worker\s+run a worker/);
   for (const command of ['dev', 'worker']) {
-    const help = runCli([command, '--help']);
+    const help = await runCli([command, '--help']);
     assert.equal(help.status, 0, `${command} --help exits 0`);
     assert.match(help.stdout, new RegExp(`^Usage: qlik-audit ${command}`));
   }
 });
 
-test('unknown commands and options exit 2 with one line', () => {
-  const unknown = runCli(['frobnicate']);
+test('unknown commands and options exit 2 with one line', async () => {
+  const unknown = await runCli(['frobnicate']);
   assert.equal(unknown.status, 2);
   assert.equal(unknown.stderr.trim().split('\n').length, 1);
-  const badOption = runCli(['worker', '--frob']);
+  const badOption = await runCli(['worker', '--frob']);
   assert.equal(badOption.status, 2);
   assert.match(badOption.stderr, /Unknown option '--frob'/);
 });
 
-test('worker with a bad config exits 2 naming the key path, without a stack trace', () => {
-  const unknownKey = runCli(['worker', '--config', tempFile('bad.yaml', 'temporal:\n  adress: x:7233\n')]);
+test('worker with a bad config exits 2 naming the key path, without a stack trace', async () => {
+  const unknownKey = await runCli(['worker', '--config', tempFile('bad.yaml', 'temporal:\n  adress: x:7233\n')]);
   assert.equal(unknownKey.status, 2);
   assert.equal(unknownKey.stderr.trim().split('\n').length, 1, unknownKey.stderr);
   assert.match(unknownKey.stderr, /bad\.yaml: temporal\.adress: unknown key/);
 
-  const wrongType = runCli(['worker', '--config', tempFile('bad.yaml', 'screenshots:\n  downloadTimeoutMs: soon\n')]);
+  const wrongType = await runCli(['worker', '--config', tempFile('bad.yaml', 'screenshots:\n  downloadTimeoutMs: soon\n')]);
   assert.equal(wrongType.status, 2);
   assert.equal(wrongType.stderr.trim().split('\n').length, 1, wrongType.stderr);
   assert.match(wrongType.stderr, /screenshots\.downloadTimeoutMs: /);
 
-  const missing = runCli(['worker']);
+  const missing = await runCli(['worker']);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /missing --config/);
 });
 
-test('worker cannot reach Temporal: one line naming the address', () => {
-  const result = runCli(['worker', '--config', tempFile('c.yaml', 'temporal: { address: 127.0.0.1:1 }\n')]);
+test('worker cannot reach Temporal: one line naming the address', async () => {
+  const result = await runCli(['worker', '--config', tempFile('c.yaml', 'temporal: { address: 127.0.0.1:1 }\n')]);
   assert.equal(result.status, 1);
   assert.match(result.stderr.trim().split('\n').at(-1) ?? '', /cannot connect to Temporal at 127\.0\.0\.1:1/);
 });

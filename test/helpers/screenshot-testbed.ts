@@ -1,10 +1,11 @@
 // A complete screenshot setup for one test: a simulated Qlik with its own PKI, a config pointing at
 // it, and a real worker (real activities, real workflow bundle) on the real Temporal dev server.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { stringify as stringifyYaml } from 'yaml';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { SCREENSHOT_EVENT_TYPE, type ScreenshotEvent } from '../../common/audit-event';
 import { parseConfig, type Config } from '../../common/config';
@@ -40,24 +41,29 @@ export function simulatedQlik(): Promise<SimulatedQlik> {
 
 export interface Testbed {
   config: Config;
+  /** The same configuration as a YAML file, for the CLI and worker processes. */
+  configFile: string;
   qlik: SimulatedQlik;
   dir: string;
   taskQueue: string;
   logs: Record<string, unknown>[];
-  worker: Worker;
+  /** Starts the in-process worker (already started unless `startWorker: false`). */
+  startWorker(): Promise<Worker>;
   stop(): Promise<void>;
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** Starts a worker with a config for the simulated Qlik; `overrides` are merged into `screenshots`. */
-export async function startTestbed(env: TestWorkflowEnvironment, overrides: DeepPartial<Config['screenshots']> & { rawConfig?: object } = {}): Promise<Testbed> {
+export async function startTestbed(
+  env: TestWorkflowEnvironment,
+  overrides: DeepPartial<Config['screenshots']> & { rawConfig?: object; startWorker?: boolean } = {},
+): Promise<Testbed> {
   const qlik = await simulatedQlik();
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-shots-'));
   const taskQueue = `shots-${randomUUID()}`;
-  const { rawConfig, auth, ...screenshotOverrides } = overrides;
-  const config = parseConfig(
-    {
+  const { rawConfig, auth, startWorker = true, ...screenshotOverrides } = overrides;
+  const raw = {
       temporal: { taskQueue },
       qlik: { cert: pki().files },
       screenshots: {
@@ -75,25 +81,32 @@ export async function startTestbed(env: TestWorkflowEnvironment, overrides: Deep
         },
       },
       ...rawConfig,
-    },
-    { source: 'testbed', baseDir: dir },
-  );
+    };
+  const config = parseConfig(raw, { source: 'testbed', baseDir: dir });
+  const configFile = path.join(dir, 'config.yaml');
+  writeFileSync(configFile, stringifyYaml(raw));
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('test-worker', { level: 'debug', destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
-  const worker = await createWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    deps: { config, logger },
-    workflowBundle: await workflowBundle(),
-  });
-  const running = worker.run();
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const start = async () => {
+    worker ??= await createWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      deps: { config, logger },
+      workflowBundle: await workflowBundle(),
+    });
+    running ??= worker.run();
+    return worker;
+  };
   const stop = async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
     await running;
   };
   beforeServerTeardown(stop);
-  return { config, qlik, dir, taskQueue, logs, worker, stop };
+  if (startWorker) await start();
+  return { config, configFile, qlik, dir, taskQueue, logs, startWorker: start, stop };
 }
 
 let counter = 0;

@@ -1,8 +1,22 @@
 // Reading a finished run the way an operator would in the Temporal UI: its history events.
 import type { WorkflowHandle } from '@temporalio/client';
 
-export async function historyJson(handle: WorkflowHandle): Promise<string> {
-  return JSON.stringify(await handle.fetchHistory());
+/** Every string and decoded payload of the history, joined — what an operator can read in the UI. */
+export async function historyText(handle: WorkflowHandle): Promise<string> {
+  const history = await handle.fetchHistory();
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  // Walk the objects themselves: protobuf's toJSON would turn payload bytes into base64.
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') parts.push(value);
+    else if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('utf8'));
+    else if (value && typeof value === 'object' && !seen.has(value)) {
+      seen.add(value);
+      for (const child of Object.values(value)) walk(child);
+    }
+  };
+  walk(history);
+  return parts.join('\n');
 }
 
 /** Attempt numbers of every started activity of the given type, in order. */

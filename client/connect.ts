@@ -1,0 +1,15 @@
+// A Temporal client for the commands that start workflows, with an error that names the address.
+import { Client } from '@temporalio/client';
+import type { Config } from '../common/config';
+import { connectClient, temporalTarget } from '../common/temporal-connection';
+
+export async function createClient(config: Config): Promise<{ client: Client; taskQueue: string; close(): Promise<void> }> {
+  const target = temporalTarget(config);
+  let connection;
+  try {
+    connection = await connectClient(target);
+  } catch (err) {
+    throw new Error(`cannot connect to Temporal at ${target.address} (temporal.address / TEMPORAL_ADDRESS): ${(err as Error).message.split('\n')[0]}`);
+  }
+  return { client: new Client({ connection, namespace: target.namespace }), taskQueue: target.taskQueue, close: () => connection.close() };
+}

@@ -1,0 +1,111 @@
+// Durability and secrets: a worker SIGKILLed mid-download is replaced and the run ends with exactly
+// one complete file per target; tickets and session ids never reach history or logs; and the
+// `qlik-audit screenshot` command as a user runs it.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startCaptureScreenshot } from '../client/start-screenshot';
+import { runCli, startCli } from './helpers/cli';
+import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
+import { devServer } from './helpers/temporal';
+import { activityAttempts, historyText } from './helpers/workflow-history';
+
+test('a worker killed mid-download is replaced; one complete file per target, no temporary file', async () => {
+  const env = await devServer();
+  const bed = await startTestbed(env, { startWorker: false });
+  const bytes = 2 * 1024 * 1024;
+  bed.qlik.routes.set('/slow/killed.png', { kind: 'stream', bytes, chunkDelayMs: 60 });
+
+  // First worker: a separate process, as in production, killed without warning.
+  const doomed = startCli(['worker', '--config', bed.configFile], '"msg":"worker started"', { env: { TEMPORAL_ADDRESS: env.address } });
+  await doomed.ready;
+  const { handle } = await startCaptureScreenshot(env.client, bed.taskQueue, screenshotEvent(bed.qlik.url('/slow/killed.png'), 'LAB\\durable'));
+  const started = Date.now();
+  while (!bed.qlik.requests.some((r) => r.path === '/slow/killed.png' && !r.hadTicket)) {
+    assert.ok(Date.now() - started < 30_000, 'the download started');
+    await sleep(50);
+  }
+  await sleep(500); // mid-stream
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  const partial = readdirSync(path.join(bed.dir, 'a')).filter((f) => f.endsWith('.part'));
+  assert.equal(partial.length, 1, 'the killed worker left a partial temporary file behind');
+
+  // Second worker: takes over once the heartbeat timeout notices the first one is gone.
+  await bed.startWorker();
+  const result = await handle.result();
+  assert.equal(result.status, 'stored');
+  assert.equal(result.bytes, bytes);
+  assert.ok(Date.now() - started < 60_000, 'noticed within a minute');
+  assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [2]);
+  for (const target of ['a', 'b']) {
+    const files = readdirSync(path.join(bed.dir, target)).sort();
+    assert.equal(files.length, 2, `${target}: ${files.join(', ')}`);
+    assert.match(files[0] ?? '', /^\d{8}T\d{6}\.\d{3}Z_.+\.png$/);
+    assert.equal(files[1], `${files[0]}.json`);
+    assert.equal(readFileSync(path.join(bed.dir, target, files[0] ?? '')).length, bytes, 'complete');
+  }
+});
+
+test('tickets and session ids never appear in workflow history or logs', async () => {
+  const env = await devServer();
+  const bed = await startTestbed(env);
+  bed.qlik.routes.set('/secret/hop.png', { kind: 'redirect', location: bed.qlik.url('/secret/final.png', '127.0.0.2') });
+  const handles = [];
+  for (const [p, user] of [['/secret/one.png', 'LAB\\secret'], ['/secret/two.png', 'LAB\\secret'], ['/secret/hop.png', 'LAB\\other']]) {
+    const { handle } = await startCaptureScreenshot(env.client, bed.taskQueue, screenshotEvent(bed.qlik.url(p as string), user));
+    assert.equal((await handle.result()).status, 'stored');
+    handles.push(handle);
+  }
+  bed.qlik.invalidateSessions();
+  const { handle } = await startCaptureScreenshot(env.client, bed.taskQueue, screenshotEvent(bed.qlik.url('/secret/three.png'), 'LAB\\secret'));
+  await handle.result();
+  handles.push(handle);
+
+  const secrets = [...bed.qlik.tickets.keys(), ...bed.qlik.issuedSessions.map((s) => s.id)];
+  assert.ok(secrets.length >= 6, 'tickets and sessions were issued');
+  const histories = (await Promise.all(handles.map(historyText))).join('\n');
+  const logs = JSON.stringify(bed.logs);
+  for (const secret of secrets) {
+    assert.ok(!histories.includes(secret), 'no ticket or session id in history');
+    assert.ok(!logs.includes(secret), 'no ticket or session id in logs');
+  }
+  assert.ok(histories.includes('/secret/one.png'), 'payloads are decoded (the event URL is readable), so the check is meaningful');
+});
+
+test('qlik-audit screenshot: starts, waits, prints the result; bad event files exit 2', async () => {
+  const env = await devServer();
+  const bed = await startTestbed(env);
+  const cliEnv = { TEMPORAL_ADDRESS: env.address };
+  const event = screenshotEvent(bed.qlik.url('/cli/shot.png'), 'LAB\\cli');
+  const eventFile = path.join(bed.dir, 'event.json');
+  writeFileSync(eventFile, JSON.stringify(event));
+
+  const waited = await runCli(['screenshot', '--config', bed.configFile, '--event', eventFile, '--wait'], { env: cliEnv });
+  assert.equal(waited.status, 0, waited.stderr);
+  const result = JSON.parse(waited.stdout);
+  assert.equal(result.workflowId, `screenshot-${event.eventId}`);
+  assert.equal(result.status, 'stored');
+  assert.equal(result.savedPaths.length, 2);
+
+  const again = await runCli(['screenshot', '--config', bed.configFile, '--event', eventFile], { env: cliEnv });
+  assert.equal(again.status, 0, again.stderr);
+  const started = JSON.parse(again.stdout);
+  assert.deepEqual(Object.keys(started).sort(), ['runId', 'workflowId']);
+  assert.equal(started.workflowId, result.workflowId, 'the same event maps to the same run');
+
+  const bad = path.join(bed.dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ ...event, payload: { ...event.payload, context: { ...event.payload.context, appId: 'nope' } } }));
+  const invalid = await runCli(['screenshot', '--config', bed.configFile, '--event', bad], { env: cliEnv });
+  assert.equal(invalid.status, 2);
+  assert.match(invalid.stderr, /bad\.json is not a valid screenshot\.url\.received event: payload\.context\.appId/);
+  assert.equal((await runCli(['screenshot', '--config', bed.configFile, '--event', '/nope.json'], { env: cliEnv })).status, 2);
+
+  bed.qlik.faults.refuseUsers.add('LAB\\clifail');
+  writeFileSync(eventFile, JSON.stringify(screenshotEvent(bed.qlik.url('/cli/fail.png'), 'LAB\\clifail')));
+  const failed = await runCli(['screenshot', '--config', bed.configFile, '--event', eventFile, '--wait'], { env: cliEnv });
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr, /failed: QPS 127\.0\.0\.1:\d+ .*refused the ticket request for LAB\\clifail with 403/);
+});
