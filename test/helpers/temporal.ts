@@ -4,6 +4,7 @@
 import { after } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 import { resolveTemporalBinaries } from '../../common/temporal-cli';
 import { searchAttributes } from '../../common/search-attributes';
 
@@ -49,6 +50,13 @@ export function timeSkippingServer(): Promise<TestWorkflowEnvironment> {
     const { testServer } = resolveTemporalBinaries();
     timeSkipping = TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: testServer } },
+    }).then(async (env) => {
+      // The test server has no --search-attribute flag: register ours through the operator API.
+      await env.connection.operatorService.addSearchAttributes({
+        namespace: env.namespace ?? 'default',
+        searchAttributes: Object.fromEntries(searchAttributes.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      });
+      return env;
     });
   }
   return timeSkipping;
