@@ -50,3 +50,16 @@ test('userTicket: a screenshot is stored atomically in every target with a sidec
   assert.equal(description.typedSearchAttributes.get(QlikAppId), event.payload.context.appId);
   assert.equal(description.typedSearchAttributes.get(ScreenshotOutcome), 'stored');
 });
+
+test('a run started without search attributes (e.g. by the temporal CLI) still gets them from the workflow', async () => {
+  const env = await devServer();
+  const bed = await startTestbed(env);
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/bare-start.png'), 'LAB\\barestart');
+  const handle = await env.client.workflow.start('captureScreenshot', { taskQueue: bed.taskQueue, workflowId: `screenshot-${event.eventId}`, args: [event] });
+  assert.equal((await handle.result()).status, 'stored');
+  const attributes = (await handle.describe()).typedSearchAttributes;
+  assert.equal(attributes.get(QlikUserId), 'barestart');
+  assert.equal(attributes.get(QlikUserDirectory), 'LAB');
+  assert.equal(attributes.get(QlikAppId), event.payload.context.appId);
+  assert.equal(attributes.get(ScreenshotOutcome), 'stored');
+});

@@ -1,19 +1,21 @@
 // captureScreenshot: one durable run per Audit.qs `screenshot.url.received` event (SPEC 3).
-//   1. parseIdentity: who is the user, which virtual proxy? Unusable → `skipped`, no HTTP at all.
+//   1. parseIdentity (local activity): who is the user, which virtual proxy? Unusable → `skipped`, no HTTP at all.
 //   2. downloadAndStoreScreenshot: QPS ticket (or cached proxy session) over mutual TLS, download with
 //      every redirect hop allow-listed, atomic write to every storage target. Transient failures retry
 //      with backoff; heartbeats let another worker take over within ~20 s if this one dies.
 // The outcome is put where operators look: search attributes, current details and the result.
-import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ScreenshotEvent } from '../common/audit-event';
 import { NON_RETRYABLE_TYPES } from '../common/failure-types';
 import type { CaptureIdentity, ScreenshotResult } from '../common/screenshot-result';
 import { QlikAppId, QlikUserDirectory, QlikUserId, ScreenshotOutcome } from '../common/search-attributes';
 
-const { parseIdentity } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+// A local activity: pure and quick (it only needs the worker's config), so it runs in the worker
+// without a round trip through the task queue; its result is still recorded in history.
+const { parseIdentity } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
   summary: 'Parse the Qlik user identity and virtual proxy',
 });
 
@@ -38,15 +40,19 @@ export async function captureScreenshot(event: ScreenshotEvent): Promise<Screens
   const { context } = event.payload;
 
   const identity = await parseIdentity(event);
-  upsertSearchAttributes([
-    { key: QlikAppId, value: context.appId },
-    ...(identity.eventUser
-      ? [
-          { key: QlikUserDirectory, value: identity.eventUser.userDirectory },
-          { key: QlikUserId, value: identity.eventUser.userId },
-        ]
-      : []),
-  ]);
+  // Our client sets QlikUserId / QlikUserDirectory / QlikAppId at start (same parsing rules), so a
+  // run is findable while it waits; a run started another way (e.g. `temporal workflow start`) gets them here.
+  if (workflowInfo().typedSearchAttributes.get(QlikAppId) === undefined) {
+    upsertSearchAttributes([
+      { key: QlikAppId, value: context.appId },
+      ...(identity.eventUser
+        ? [
+            { key: QlikUserDirectory, value: identity.eventUser.userDirectory },
+            { key: QlikUserId, value: identity.eventUser.userId },
+          ]
+        : []),
+    ]);
+  }
 
   let result: ScreenshotResult;
   if (identity.status === 'skipped') {

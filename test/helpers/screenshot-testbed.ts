@@ -7,7 +7,6 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { stringify as stringifyYaml } from 'yaml';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { SCREENSHOT_EVENT_TYPE, type ScreenshotEvent } from '../../common/audit-event';
 import { parseConfig, type Config } from '../../common/config';
 import { createLogger } from '../../common/logger';
 import { createWorker } from '../../worker/create-worker';
@@ -109,27 +108,4 @@ export async function startTestbed(
   return { config, configFile, qlik, dir, taskQueue, logs, startWorker: start, stop };
 }
 
-let counter = 0;
-/** A valid Audit.qs screenshot event; `url` is the screenshot URL. */
-export function screenshotEvent(url: string, user = 'UserDirectory=LAB; UserId=anna', extra: { eventId?: string } = {}): ScreenshotEvent {
-  counter++;
-  return {
-    schemaVersion: '1.0',
-    eventId: extra.eventId ?? randomUUID(),
-    correlationId: `corr-${counter}`,
-    timestamp: '2026-11-22T10:15:30.123Z',
-    type: SCREENSHOT_EVENT_TYPE,
-    source: { kind: 'qlik-sense-extension', name: 'audit-qs', version: '1.4.0' },
-    payload: {
-      context: {
-        user,
-        appId: '3f2a7c1e-8b9d-4e6f-a1b2-c3d4e5f60718',
-        appName: 'Sales Analysis',
-        sheetId: 'sheet-1',
-        sheetName: 'Overview',
-        userAgent: 'Mozilla/5.0',
-      },
-      event: { screenshotUrl: url, selectionTxnId: randomUUID(), objectId: 'obj-7' },
-    },
-  };
-}
+export { screenshotEvent } from './events';

@@ -1,0 +1,240 @@
+// Benchmark: 1,000 screenshot events over 20 users through the real Temporal dev server and the
+// simulated Qlik (session cache on), against the same activities called in-process without Temporal
+// as the baseline, measured in the same run. Prints figures and the ratio.
+//
+// Three figures for the workflows:
+//   - throughput at saturation: all events offered at once (`--concurrency` starts in flight);
+//   - event-to-file latency at a sustainable paced load (`--rate` events/s for `--paced` events);
+//   - QPS tickets per event (the session cache at work).
+// And two baselines from the same run: the activities in-process without Temporal (what our code
+// costs), and a bare one-activity workflow (what the Temporal server itself can do on this machine).
+//
+//   npm run bench:screenshots [-- --events 1000 --users 20 --concurrency 100 --rate 20 --paced 300]
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { MockActivityEnvironment, TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { startCaptureScreenshot } from '../client/start-screenshot';
+import type { ScreenshotEvent } from '../common/audit-event';
+import { parseConfig, type Config } from '../common/config';
+import type { CaptureIdentity, ScreenshotResult } from '../common/screenshot-result';
+import { createLogger } from '../common/logger';
+import { searchAttributes } from '../common/search-attributes';
+import { resolveTemporalBinaries } from '../common/temporal-cli';
+import { createWorker } from '../worker/create-worker';
+import { createPki } from '../test/simulated-qlik/pki';
+import { SimulatedQlik } from '../test/simulated-qlik/simulated-qlik';
+import { screenshotEvent } from '../test/helpers/events';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000' },
+    users: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '20' },
+    paced: { type: 'string', default: '300' },
+  },
+});
+const EVENTS = Number(values.events);
+const USERS = Number(values.users);
+const CONCURRENCY = Number(values.concurrency);
+const RATE = Number(values.rate);
+const PACED = Number(values.paced);
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function makeEvents(qlik: SimulatedQlik, tag: string, count = EVENTS): ScreenshotEvent[] {
+  return Array.from({ length: count }, (_, i) => screenshotEvent(qlik.url(`/tempcontent/${tag}/${i}.png`), `LAB\\user${i % USERS}`));
+}
+
+function makeConfig(dir: string, qlik: SimulatedQlik, certs: ReturnType<typeof createPki>['files'], taskQueue: string): Config {
+  return parseConfig(
+    {
+      temporal: { taskQueue },
+      qlik: { cert: certs },
+      screenshots: {
+        allowedImageDownloadHosts: ['127.0.0.1'],
+        storageTargets: [{ type: 'flat', directory: path.join(dir, 'shots') }],
+        auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort }, sessionCache: { enable: true, ttlSeconds: 120, maxEntries: 100 } },
+      },
+    },
+    { source: 'bench', baseDir: dir },
+  );
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+}
+
+interface Figures {
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p95: number;
+  ticketsPerEvent: number;
+  ticketsPerUser: number;
+}
+
+function figures(latencies: number[], seconds: number, tickets: number): Figures {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { seconds, perSecond: latencies.length / seconds, p50: percentile(sorted, 50), p95: percentile(sorted, 95), ticketsPerEvent: tickets / latencies.length, ticketsPerUser: tickets / USERS };
+}
+
+function print(name: string, f: Figures): void {
+  say(
+    `${name.padEnd(26)} ${f.perSecond.toFixed(1).padStart(7)} screenshots/s   p50 ${f.p50.toFixed(0).padStart(5)} ms   p95 ${f.p95.toFixed(0).padStart(5)} ms   ` +
+      `QPS tickets/event ${f.ticketsPerEvent.toFixed(3)} (${f.ticketsPerUser.toFixed(2)} per user)`,
+  );
+}
+
+async function baseline(qlik: SimulatedQlik, certs: ReturnType<typeof createPki>['files']): Promise<Figures> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-bench-base-'));
+  const activities = createActivities({ config: makeConfig(dir, qlik, certs, 'unused'), logger: createLogger('bench', { level: 'warn' }) });
+  const events = makeEvents(qlik, 'baseline');
+  const ticketsBefore = qlik.issuedTickets.length;
+  const latencies: number[] = [];
+  const start = performance.now();
+  await pool(events, CONCURRENCY, async (event) => {
+    const t0 = performance.now();
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: `screenshot-${event.eventId}`, runId: 'bench' } } as never);
+    const identity = (await env.run(activities.parseIdentity, event)) as CaptureIdentity;
+    if (identity.status !== 'ok') throw new Error(`unexpected ${identity.status}`);
+    const result = (await env.run(activities.downloadAndStoreScreenshot as (input: unknown) => Promise<ScreenshotResult>, { event, identity })) as ScreenshotResult;
+    if (result.status !== 'stored') throw new Error(`unexpected ${result.status}`);
+    latencies.push(performance.now() - t0);
+  });
+  return figures(latencies, (performance.now() - start) / 1000, qlik.issuedTickets.length - ticketsBefore);
+}
+
+/**
+ * Starts the events through Temporal and waits until every file is stored. `rate` paces the starts
+ * (events per second); without it `CONCURRENCY` starts are kept in flight.
+ */
+async function throughTemporal(qlik: SimulatedQlik, certs: ReturnType<typeof createPki>['files'], env: TestWorkflowEnvironment, events: ScreenshotEvent[], rate?: number): Promise<Figures> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-bench-wf-'));
+  const taskQueue = `bench-screenshots-${rate ?? 'max'}`;
+  const config = makeConfig(dir, qlik, certs, taskQueue);
+  const worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, deps: { config, logger: createLogger('bench', { level: 'warn' }) } });
+  const running = worker.run();
+  const startedAt = new Map<string, number>();
+  const ticketsBefore = qlik.issuedTickets.length;
+  const shots = path.join(dir, 'shots');
+  const start = Date.now();
+  const startOne = async (event: ScreenshotEvent) => {
+    startedAt.set(event.eventId, Date.now());
+    await startCaptureScreenshot(env.client, taskQueue, event);
+  };
+  if (rate) {
+    const starts: Promise<void>[] = [];
+    for (const [i, event] of events.entries()) {
+      const due = start + (i * 1000) / rate;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      starts.push(startOne(event));
+    }
+    await Promise.all(starts);
+  } else {
+    await pool(events, CONCURRENCY, startOne);
+  }
+  // Event-to-file latency: from the start request to the moment the file was stored (sidecar).
+  const sidecars = () => (existsSync(shots) ? readdirSync(shots).filter((f) => f.endsWith('.json')) : []);
+  for (;;) {
+    const done = sidecars().length;
+    if (done >= events.length) break;
+    if (Date.now() - start > 600_000) throw new Error(`only ${done} of ${events.length} stored after 10 minutes`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const latencies: number[] = [];
+  let last = 0;
+  for (const file of sidecars()) {
+    const sidecar = JSON.parse(readFileSync(path.join(shots, file), 'utf8')) as { eventId: string; storedAt: string };
+    const stored = Date.parse(sidecar.storedAt);
+    last = Math.max(last, stored);
+    latencies.push(stored - (startedAt.get(sidecar.eventId) ?? NaN));
+  }
+  worker.shutdown();
+  await running;
+  return figures(latencies, (last - start) / 1000, qlik.issuedTickets.length - ticketsBefore);
+}
+
+/** The Temporal server's own ceiling here: bare one-activity workflows, offered like the screenshots. */
+async function bareWorkflows(env: TestWorkflowEnvironment): Promise<number> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: 'bench-bare',
+    workflowsPath: require.resolve('./bare-workflow'),
+    activities: { async noop() {} },
+  });
+  const running = worker.run();
+  const ids = Array.from({ length: EVENTS }, (_, i) => `bare-${i}`);
+  const start = Date.now();
+  await pool(ids, CONCURRENCY, async (workflowId) => {
+    await env.client.workflow.start('bareOneActivity', { taskQueue: 'bench-bare', workflowId });
+  });
+  await pool(ids, CONCURRENCY, async (workflowId) => env.client.workflow.getHandle(workflowId).result());
+  const perSecond = EVENTS / ((Date.now() - start) / 1000);
+  worker.shutdown();
+  await running;
+  return perSecond;
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  say(`bench/screenshots: ${EVENTS} events over ${USERS} users, ${CONCURRENCY} in flight, session cache on`);
+  const pki = createPki(mkdtempSync(path.join(tmpdir(), 'qa-bench-pki-')));
+  const qlik = await new SimulatedQlik({ pki }).start();
+  const { cli } = resolveTemporalBinaries();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cli },
+      ip: '127.0.0.1',
+      searchAttributes,
+      log: { format: 'json', level: 'error' },
+      extraArgs: (process.env.BENCH_DEV_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+    },
+  });
+  try {
+    say('baseline: the same activities in-process, no Temporal ...');
+    const base = await baseline(qlik, pki.files);
+    print('in-process (baseline)', base);
+    say('bare one-activity workflows on the same dev server (the platform ceiling) ...');
+    const bare = await bareWorkflows(env);
+    say(`${'bare workflow (ceiling)'.padEnd(26)} ${bare.toFixed(1).padStart(7)} workflows/s`);
+    say(`captureScreenshot workflows, ${EVENTS} offered at once ...`);
+    const wf = await throughTemporal(qlik, pki.files, env, makeEvents(qlik, 'saturated'));
+    print('Temporal, saturated', wf);
+    say(`captureScreenshot workflows, ${PACED} paced at ${RATE}/s ...`);
+    const paced = await throughTemporal(qlik, pki.files, env, makeEvents(qlik, 'paced', PACED), RATE);
+    print(`Temporal, paced ${RATE}/s`, paced);
+    say(`ratio Temporal / in-process throughput: ${(wf.perSecond / base.perSecond).toFixed(2)}`);
+    say(`ratio Temporal / bare workflow ceiling: ${(wf.perSecond / bare).toFixed(2)}`);
+    say(
+      `goals: >= 50 screenshots/s ${wf.perSecond >= 50 ? 'MET' : 'MISSED'}; p95 < 1000 ms at ${RATE}/s ${paced.p95 < 1000 ? 'MET' : 'MISSED'}; ` +
+        `<= 1 ticket per user per TTL window ${wf.ticketsPerUser <= 1 ? 'MET' : 'MISSED'}`,
+    );
+    say(JSON.stringify({ events: EVENTS, users: USERS, concurrency: CONCURRENCY, rate: RATE, baseline: base, bareWorkflowsPerSecond: bare, saturated: wf, paced }));
+  } finally {
+    await env.teardown();
+    await qlik.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench/screenshots failed: ${(err as Error).stack}\n`);
+    process.exit(1);
+  },
+);
