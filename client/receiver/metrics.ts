@@ -1,0 +1,35 @@
+// Prometheus metrics of the event receiver (GET /metrics): events by type and outcome, and how long
+// Temporal took to accept each workflow start.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SCREENSHOT_EVENT_TYPE } from '../../common/audit-event';
+
+export type EventOutcome = 'accepted' | 'ignored' | 'invalid' | 'unauthorized' | 'rate-limited' | 'temporal-unavailable';
+
+export function createReceiverMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'qlik_audit_receiver_' });
+  const events = new Counter({
+    name: 'qlik_audit_receiver_events_total',
+    help: 'Audit.qs events received, by event type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [registry],
+  });
+  const startLatency = new Histogram({
+    name: 'qlik_audit_receiver_workflow_start_seconds',
+    help: 'Time until Temporal durably accepted the workflow start',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return {
+    registry,
+    /** Types other than screenshot.url.received are counted as `other` (a client cannot blow up the label set). */
+    count(type: string | undefined, outcome: EventOutcome) {
+      events.inc({ type: type === SCREENSHOT_EVENT_TYPE ? type : type ? 'other' : 'unknown', outcome });
+    },
+    observeStart(seconds: number) {
+      startLatency.observe(seconds);
+    },
+  };
+}
+
+export type ReceiverMetrics = ReturnType<typeof createReceiverMetrics>;

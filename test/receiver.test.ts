@@ -1,0 +1,200 @@
+// The event API (SPEC 4) in front of the real dev server and a real worker: every status code, the
+// bearer token, body and rate limits, idempotent and concurrent posts, and Temporal going away and
+// coming back.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { createReceiver } from '../client/receiver/server';
+import { parseConfig } from '../common/config';
+import { createLogger } from '../common/logger';
+import { resolveTemporalBinaries } from '../common/temporal-cli';
+import { startDevServer } from '../worker/dev-server';
+import { screenshotEvent } from './helpers/events';
+import { startTestbed, type Testbed } from './helpers/screenshot-testbed';
+import { devServer } from './helpers/temporal';
+
+interface Posted {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+async function receiverFor(bed: Testbed, eventApi: object = {}, client?: Client) {
+  const env = await devServer();
+  const logs: Record<string, unknown>[] = [];
+  const config = parseConfig({ ...bed.config, eventApi: { ...bed.config.eventApi, ...eventApi } }, { source: 'test', baseDir: bed.dir });
+  const app = await createReceiver({
+    config,
+    client: client ?? env.client,
+    taskQueue: bed.taskQueue,
+    logger: createLogger('test-receiver', { destination: { write: (line: string) => void logs.push(JSON.parse(line)) } }),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const post = async (body: unknown, headers: Record<string, string> = {}): Promise<Posted> => {
+    const response = await fetch(`${base}/api/v1/audit-event`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown>, headers: response.headers };
+  };
+  return { app, base, post, logs };
+}
+
+let bed: Testbed;
+let receiver: Awaited<ReturnType<typeof receiverFor>>;
+test('setup', async () => {
+  bed = await startTestbed(await devServer());
+  receiver = await receiverFor(bed);
+});
+
+test('202 only after Temporal accepted the start; the screenshot is then captured', async () => {
+  const env = await devServer();
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/recv-1.png'), 'LAB\\recv');
+  const answer = await receiver.post(event);
+  assert.equal(answer.status, 202);
+  assert.deepEqual(answer.body, { status: 'accepted', eventId: event.eventId, workflowId: `screenshot-${event.eventId}` });
+  const handle = env.client.workflow.getHandle(`screenshot-${event.eventId}`);
+  await handle.describe(); // exists the moment 202 was sent
+  assert.equal((await handle.result()).status, 'stored');
+  const line = receiver.logs.find((l) => l.msg === 'screenshot workflow started');
+  assert.equal(line?.eventId, event.eventId);
+  assert.equal(line?.workflowId, `screenshot-${event.eventId}`);
+});
+
+test('400 for a bad envelope or body, 422 with field paths for a bad screenshot event', async () => {
+  const good = screenshotEvent(bed.qlik.url('/tempcontent/recv-bad.png'));
+  assert.equal((await receiver.post('{"not json')).status, 400);
+  assert.equal((await receiver.post('[]')).status, 400);
+  const noId = await receiver.post({ ...good, eventId: undefined });
+  assert.equal(noId.status, 400);
+  assert.deepEqual(noId.body.fields, ['eventId']);
+  assert.equal((await receiver.post({ ...good, source: { kind: 'browser', name: 'x', version: '1' } })).status, 400);
+
+  const badApp = await receiver.post({ ...good, payload: { ...good.payload, context: { ...good.payload.context, appId: 'not-a-uuid' } } });
+  assert.equal(badApp.status, 422);
+  assert.deepEqual(badApp.body.fields, ['payload.context.appId']);
+  const badUrl = await receiver.post({ ...good, payload: { ...good.payload, event: { ...good.payload.event, screenshotUrl: 'javascript:alert(1)' } } });
+  assert.equal(badUrl.status, 422);
+  assert.deepEqual(badUrl.body.fields, ['payload.event.screenshotUrl']);
+  const wrongType = await fetch(`${receiver.base}/api/v1/audit-event`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+  assert.ok(wrongType.status >= 400 && wrongType.status < 500);
+});
+
+test('other event types are acknowledged with workflowId null and counted', async () => {
+  const other = { ...screenshotEvent('https://127.0.0.1/x.png'), type: 'selection.changed', payload: { anything: true } };
+  const answer = await receiver.post(other);
+  assert.equal(answer.status, 202);
+  assert.deepEqual(answer.body, { status: 'accepted', eventId: other.eventId, workflowId: null });
+  const metrics = await (await fetch(`${receiver.base}/metrics`)).text();
+  assert.match(metrics, /qlik_audit_receiver_events_total\{type="other",outcome="ignored"\} 1/);
+  assert.match(metrics, /qlik_audit_receiver_events_total\{type="screenshot.url.received",outcome="accepted"\} \d+/);
+  assert.match(metrics, /qlik_audit_receiver_workflow_start_seconds_count \d+/);
+});
+
+test('413 over the body limit', async () => {
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/big.png'));
+  const answer = await receiver.post({ ...event, padding: 'x'.repeat(300 * 1024) });
+  assert.equal(answer.status, 413);
+});
+
+test('bearer token: 401 when missing or wrong, 202 when right; test-connection too', async () => {
+  const secured = await receiverFor(bed, { apiToken: 's3cret-token' });
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/token.png'), 'LAB\\token');
+  assert.equal((await secured.post(event)).status, 401);
+  assert.equal((await secured.post(event, { authorization: 'Bearer wrong' })).status, 401);
+  assert.equal((await secured.post(event, { authorization: 's3cret-token' })).status, 401);
+  assert.equal((await fetch(`${secured.base}/api/v1/test-connection`)).status, 401);
+  assert.equal((await secured.post(event, { authorization: 'Bearer s3cret-token' })).status, 202);
+  const ok = await fetch(`${secured.base}/api/v1/test-connection`, { headers: { authorization: 'Bearer s3cret-token' } });
+  assert.equal(ok.status, 200);
+  assert.equal(((await ok.json()) as { status: string }).status, 'ok');
+  assert.equal((await fetch(`${receiver.base}/api/v1/test-connection`)).status, 200, 'no token configured: open');
+  await secured.app.close();
+});
+
+test('429 with Retry-After over rateLimitPerMinute', async () => {
+  const limited = await receiverFor(bed, { rateLimitPerMinute: 3 });
+  const statuses: number[] = [];
+  let last: Posted | undefined;
+  for (let i = 0; i < 5; i++) {
+    last = await limited.post({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'other.event', payload: {} });
+    statuses.push(last.status);
+  }
+  assert.deepEqual(statuses, [202, 202, 202, 429, 429]);
+  assert.ok(Number(last?.headers.get('retry-after')) > 0);
+  await limited.app.close();
+});
+
+test('the same event posted again, also concurrently, gets 202 and one workflow, one download', async () => {
+  bed.qlik.routes.set('/tempcontent/dup-post.png', { kind: 'image', delayMs: 200 });
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/dup-post.png'), 'LAB\\duppost');
+  const answers = await Promise.all(Array.from({ length: 10 }, () => receiver.post(event)));
+  assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([202]));
+  assert.deepEqual(new Set(answers.map((a) => a.body.workflowId)), new Set([`screenshot-${event.eventId}`]));
+  const env = await devServer();
+  await env.client.workflow.getHandle(`screenshot-${event.eventId}`).result();
+  assert.equal((await receiver.post(event)).status, 202, 'a re-post after completion is acknowledged too');
+  assert.equal(bed.qlik.requests.filter((r) => r.path === '/tempcontent/dup-post.png' && !r.hadTicket).length, 1);
+});
+
+test('200 concurrent posts give 200 workflows and 200 files, no duplicates', async () => {
+  const crowd = await startTestbed(await devServer());
+  const crowdReceiver = await receiverFor(crowd, { rateLimitPerMinute: 10_000 });
+  const events = Array.from({ length: 200 }, (_, i) => screenshotEvent(crowd.qlik.url(`/tempcontent/crowd/${i}.png`), `LAB\\crowd${i % 10}`));
+  const answers = await Promise.all(events.map((e) => crowdReceiver.post(e)));
+  assert.equal(answers.filter((a) => a.status === 202).length, 200);
+  assert.equal(new Set(answers.map((a) => a.body.workflowId)).size, 200);
+  const env = await devServer();
+  const results = await Promise.all(events.map((e) => env.client.workflow.getHandle(`screenshot-${e.eventId}`).result()));
+  assert.equal(results.filter((r) => r.status === 'stored').length, 200);
+  const images = readdirSync(path.join(crowd.dir, 'a')).filter((f) => f.endsWith('.png'));
+  assert.equal(images.length, 200);
+  assert.equal(crowd.qlik.requests.filter((r) => r.path.startsWith('/tempcontent/crowd/') && !r.hadTicket).length, 200, 'each image downloaded once');
+  await crowdReceiver.app.close();
+});
+
+test('Temporal down: 503 with Retry-After and nothing started; accepted again once it is back', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-down-'));
+  const port = 17233 + Math.floor(Math.random() * 1000);
+  const options = { cli: resolveTemporalBinaries().cli, ip: '127.0.0.1', port, uiPort: port + 1000, dbFile: path.join(dir, 'db.sqlite'), logFile: path.join(dir, 'server.log') };
+  let server = await startDevServer(options);
+  const connection = Connection.lazy({ address: server.address });
+  const client = new Client({ connection });
+  const own: { app: FastifyInstance; post: (b: unknown) => Promise<Posted> } = await receiverFor(bed, {}, client);
+  try {
+    const before = screenshotEvent(bed.qlik.url('/tempcontent/down-0.png'));
+    assert.equal((await own.post(before)).status, 202);
+
+    await server.stop();
+    const lost = screenshotEvent(bed.qlik.url('/tempcontent/down-1.png'));
+    const answer = await own.post(lost);
+    assert.equal(answer.status, 503);
+    assert.equal(answer.headers.get('retry-after'), '5');
+
+    server = await startDevServer(options);
+    let recovered: Posted | undefined;
+    for (let i = 0; i < 40 && recovered?.status !== 202; i++) {
+      recovered = await own.post(screenshotEvent(bed.qlik.url('/tempcontent/down-2.png')));
+      if (recovered.status !== 202) await sleep(250);
+    }
+    assert.equal(recovered?.status, 202, 'accepting again after Temporal is back');
+    await client.workflow.getHandle(`screenshot-${before.eventId}`).describe(); // survived the restart (SQLite)
+    await assert.rejects(client.workflow.getHandle(`screenshot-${lost.eventId}`).describe(), /not found/i, 'the 503 event was not started');
+  } finally {
+    await own.app.close();
+    await connection.close();
+    await server.stop();
+  }
+});
+
+test('teardown', async () => {
+  await receiver.app.close();
+});
