@@ -1,7 +1,12 @@
 // `qlik-audit dev [--demo] [--config F]`: the whole stack on one machine — the real Temporal dev
-// server (Web UI on :8233, state in ./var/temporal.sqlite), a worker, and (with --demo) sample data.
+// server (Web UI on :8233, state in ./var/temporal.sqlite), a worker, the event receiver, and (with
+// --demo) a simulated Qlik Sense with sample events.
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { runDemoEvents, startDemoQlik, type Demo, type DemoRun } from '../client/demo';
+import { startReceiver, type RunningReceiver } from '../client/receiver/start-receiver';
 import { loadConfig, parseConfig, type Config } from '../common/config';
+import type { ScreenshotResult } from '../common/screenshot-result';
 import { createLogger } from '../common/logger';
 import { resolveTemporalBinaries } from '../common/temporal-cli';
 import { startDevServer } from '../worker/dev-server';
@@ -15,11 +20,13 @@ const spec = {
 Starts a local stack for trying qlik-audit or developing it:
   - the Temporal dev server: gRPC 127.0.0.1:7233, Web UI http://127.0.0.1:8233,
     state kept in ./var/temporal.sqlite (workflows survive a restart), log in ./var/temporal-dev.log
-  - a worker for all qlik-audit workflows
+  - a worker for all qlik-audit workflows (Prometheus metrics on http://127.0.0.1:9464/metrics)
+  - the event receiver on eventApi.host:eventApi.port (default http://127.0.0.1:8181)
 Ctrl-C stops everything.
 
 Options:
-  --demo            also run the demo (simulated Qlik Sense, sample events and logs)
+  --demo            also run a simulated Qlik Sense (QPS + proxy over mutual TLS, certificates in
+                    ./var/demo-certs) and post sample Audit.qs events through the receiver
   --config <file>   YAML configuration; without it embedded defaults are used (everything under ./var)
   --var <dir>       folder for state and logs (default ./var)
   --verbose         show stack traces on errors
@@ -30,18 +37,51 @@ Options:
 const DEV_IP = '127.0.0.1';
 const DEV_PORT = 7233;
 const DEV_UI_PORT = 8233;
+const DEV_METRICS = '127.0.0.1:9464';
+
+/** Posts the sample events and prints what happened to each, with links into the Web UI. */
+async function showDemo(demo: Demo, receiverUrl: string, address: string, uiUrl: string, config: Config, say: (line: string) => void) {
+  say('');
+  say('Demo: posting sample Audit.qs events to the receiver ...');
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  let runs: DemoRun[];
+  try {
+    runs = await runDemoEvents(demo, receiverUrl, (workflowId) => client.workflow.getHandle(workflowId).result() as Promise<ScreenshotResult>);
+  } finally {
+    await connection.close();
+  }
+  for (const run of runs) {
+    say(`  - ${run.title}`);
+    if (run.error) say(`      error: ${run.error}`);
+    if (run.result) say(`      -> ${run.result.status}${run.result.reason ? ` (${run.result.reason})` : ''}${run.result.savedPaths[0] ? `: ${run.result.savedPaths[0]}` : ''}`);
+    if (run.workflowId) say(`      ${uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(run.workflowId)}`);
+  }
+  const folder = config.screenshots.storageTargets.find((t) => t.enable)?.directory;
+  if (folder) say(`Screenshots are in ${folder}`);
+  say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent('QlikUserId="anna"')}`);
+  say('');
+}
 
 export async function devCommand(argv: string[]): Promise<number> {
   const { values } = parseCommand(spec, argv);
   if (values.help) return printHelp(spec), 0;
   const varDir = path.resolve(values.var ?? 'var');
-  const config: Config = values.config ? loadConfig(values.config) : parseConfig({}, { source: '(embedded defaults)', baseDir: process.cwd() });
   const say = (line: string) => process.stdout.write(`${line}\n`);
-
+  const steps = values.demo ? 5 : 4;
   say('qlik-audit dev: starting (Ctrl-C to stop)');
-  say('  [1/3] locating the Temporal CLI ...');
+
+  let demo: Demo | undefined;
+  let config: Config = values.config ? loadConfig(values.config) : parseConfig({}, { source: '(embedded defaults)', baseDir: process.cwd() });
+  if (values.demo) {
+    say(`  [1/${steps}] starting the simulated Qlik Sense (certificates in ${path.join(varDir, 'demo-certs')}) ...`);
+    demo = await startDemoQlik(varDir);
+    config = parseConfig({ ...config, ...demo.config }, { source: '(demo)', baseDir: process.cwd() });
+  }
+  const step = (n: number, text: string) => say(`  [${n + (values.demo ? 1 : 0)}/${steps}] ${text}`);
+  step(1, 'locating the Temporal CLI ...');
   const { cli } = resolveTemporalBinaries({ log: (line) => say(`        ${line}`) });
-  say(`  [2/3] starting the Temporal dev server (${cli}) ...`);
+  step(2, `starting the Temporal dev server (${cli}) ...`);
   const server = await startDevServer({
     cli,
     ip: DEV_IP,
@@ -55,20 +95,27 @@ export async function devCommand(argv: string[]): Promise<number> {
   process.env.TEMPORAL_ADDRESS = server.address;
 
   const logger = createLogger('qlik-audit-dev');
-  installRuntime(logger);
+  installRuntime(logger, { prometheusBindAddress: DEV_METRICS });
   let worker;
+  let receiver: RunningReceiver | undefined;
   try {
-    say('  [3/3] starting the worker ...');
+    step(3, 'starting the worker ...');
     worker = await startWorker(config, logger);
+    step(4, 'starting the event receiver ...');
+    receiver = await startReceiver(config, logger);
   } catch (err) {
+    await worker?.shutdown();
     await server.stop();
+    await demo?.stop();
     throw err;
   }
 
   say('');
   say(`Temporal Web UI:  ${server.uiUrl}`);
   say(`Temporal gRPC:    ${server.address}  (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`);
-  if (values.demo) say('Demo: the simulated Qlik Sense and sample data are not part of this build yet.');
+  say(`Event receiver:   ${receiver.url}/api/v1/audit-event`);
+  say(`Worker metrics:   http://${DEV_METRICS}/metrics   receiver metrics: ${receiver.url}/metrics`);
+  if (demo) await showDemo(demo, receiver.url, server.address, server.uiUrl, config, say);
   say('Ready. Press Ctrl-C to stop.');
 
   // Ctrl-C / SIGTERM: the SDK shuts the worker down on these signals; then we stop the server.
@@ -77,8 +124,10 @@ export async function devCommand(argv: string[]): Promise<number> {
   const stopAll = () =>
     (stopped ??= (async () => {
       say('Stopping ...');
+      await receiver?.close().catch(() => undefined);
       await worker.shutdown().catch(() => undefined);
       await server.stop();
+      await demo?.stop();
     })());
   process.once('SIGINT', stopAll);
   process.once('SIGTERM', stopAll);

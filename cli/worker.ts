@@ -13,12 +13,13 @@ Logs are JSON lines on stderr.
 
 Options:
   --config <file>   YAML configuration (see README, "Configuration")
+  --metrics <host:port>  serve Prometheus metrics of the worker (Temporal SDK metrics) there
   --verbose         show stack traces on errors
   -h, --help        this help
 
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* override temporal.*;
 LOG_LEVEL (info), TEMPORAL_LOG_LEVEL (INFO).`,
-  options: { config: { type: 'string', short: 'c' } },
+  options: { config: { type: 'string', short: 'c' }, metrics: { type: 'string' } },
 } as const;
 
 export async function workerCommand(argv: string[]): Promise<number> {
@@ -26,7 +27,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   if (values.help) return printHelp(spec), 0;
   const config = requireConfig(values.config, spec.usage);
   const logger = createLogger('qlik-audit-worker');
-  installRuntime(logger);
+  installRuntime(logger, { prometheusBindAddress: values.metrics });
   const running = await startWorker(config, logger);
   await running.done; // the SDK stops the worker on SIGINT/SIGTERM
   logger.info('worker stopped');

@@ -28,7 +28,7 @@ test('qlik-audit --help lists the commands; every command has --help', async () 
   assert.equal(top.status, 0);
   assert.match(top.stdout, /dev\s+local stack/);
   assert.match(top.stdout, /worker\s+run a worker/);
-  for (const command of ['dev', 'worker']) {
+  for (const command of ['dev', 'worker', 'receiver', 'screenshot']) {
     const help = await runCli([command, '--help']);
     assert.equal(help.status, 0, `${command} --help exits 0`);
     assert.match(help.stdout, new RegExp(`^Usage: qlik-audit ${command}`));
@@ -79,12 +79,19 @@ test('worker polls a real Temporal server, logs JSON, and stops on SIGTERM', asy
   assert.equal(await worker.exited, 0);
 });
 
-test('qlik-audit dev serves the Web UI and gRPC, and Ctrl-C stops every process within 10 s', async () => {
+test('qlik-audit dev --demo serves the Web UI, gRPC and receiver, runs the demo, and Ctrl-C stops every process within 10 s', async () => {
   const varDir = mkdtempSync(path.join(tmpdir(), 'qa-dev-'));
-  const dev = startCli(['dev', '--var', varDir], 'Ready.', { timeoutMs: 90_000 });
+  const dev = startCli(['dev', '--demo', '--var', varDir], 'Ready.', { timeoutMs: 120_000 });
   try {
     await dev.ready;
-    assert.match(dev.output().stdout, /Temporal Web UI:\s+http:\/\/127\.0\.0\.1:8233/);
+    const { stdout } = dev.output();
+    assert.match(stdout, /Temporal Web UI:\s+http:\/\/127\.0\.0\.1:8233/);
+    assert.match(stdout, /-> stored: .*\.png/);
+    assert.match(stdout, /-> skipped \(identity-unparseable\)/);
+    assert.match(stdout, /-> blocked \(host-not-allowed\)/);
+    assert.match(stdout, /http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/screenshot-/);
+    assert.equal((await fetch('http://127.0.0.1:8181/api/v1/test-connection')).status, 200, 'the receiver runs');
+    assert.match(await (await fetch('http://127.0.0.1:9464/metrics')).text(), /temporal_/, 'worker metrics are served');
     const page = await fetch('http://127.0.0.1:8233/');
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<html/i);

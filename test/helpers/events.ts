@@ -3,14 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { SCREENSHOT_EVENT_TYPE, type ScreenshotEvent } from '../../common/audit-event';
 
 let counter = 0;
-/** A valid Audit.qs screenshot event; `url` is the screenshot URL. */
-export function screenshotEvent(url: string, user = 'UserDirectory=LAB; UserId=anna', extra: { eventId?: string } = {}): ScreenshotEvent {
+/** A valid Audit.qs screenshot event; `url` is the screenshot URL. Fixed timestamp unless given. */
+export function screenshotEvent(url: string, user = 'UserDirectory=LAB; UserId=anna', extra: { eventId?: string; timestamp?: string } = {}): ScreenshotEvent {
   counter++;
   return {
     schemaVersion: '1.0',
     eventId: extra.eventId ?? randomUUID(),
     correlationId: `corr-${counter}`,
-    timestamp: '2026-11-22T10:15:30.123Z',
+    timestamp: extra.timestamp ?? '2026-11-22T10:15:30.123Z',
     type: SCREENSHOT_EVENT_TYPE,
     source: { kind: 'qlik-sense-extension', name: 'audit-qs', version: '1.4.0' },
     payload: {
