@@ -37,6 +37,7 @@ export function devServer(): Promise<TestWorkflowEnvironment> {
         executable: { type: 'existing-path', path: cli },
         ip: '127.0.0.1',
         searchAttributes,
+        ui: true, // the Web UI on port + 1000, for the browser tests
         log: { format: 'json', level: 'error' },
       },
     });
