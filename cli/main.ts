@@ -1,6 +1,7 @@
 // `qlik-audit`: the command line (SPEC section 2). Each command lives in its own file.
 import { describeError, EXIT_USAGE, exitCodeFor } from './errors';
 import { devCommand } from './dev';
+import { logsCommand } from './logs';
 import { receiverCommand } from './receiver';
 import { screenshotCommand } from './screenshot';
 import { workerCommand } from './worker';
@@ -11,6 +12,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
   dev: { run: devCommand, summary: 'local stack: Temporal dev server + UI, worker (--demo: with sample data)' },
   worker: { run: workerCommand, summary: 'run a worker for all workflows and activities' },
   receiver: { run: receiverCommand, summary: 'run the event API (POST /api/v1/audit-event, Butler SOS compatible)' },
+  logs: { run: logsCommand, summary: 'AuditSecurity logs: verify (offline)' },
   screenshot: { run: screenshotCommand, summary: 'start captureScreenshot for an event file (--wait for the result)' },
 };
 
