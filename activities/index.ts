@@ -1,6 +1,7 @@
 // Every activity of the product, built from its dependencies (config, logger) so the worker and the
 // tests wire them the same way. Workflows import only the type: `Activities`.
 import type { ActivityDeps } from './deps';
+import { createAuditLogActivities } from './audit-log-activities';
 import { createScreenshotActivities } from './screenshot-activities';
 
 export type { ActivityDeps } from './deps';
@@ -8,6 +9,7 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createScreenshotActivities(deps),
+    ...createAuditLogActivities(deps),
   };
 }
 

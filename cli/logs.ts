@@ -1,6 +1,11 @@
 // `qlik-audit logs <verify|…>`: Qlik AuditSecurity logs (SPEC 5).
 import { buildChains, discoverLogFiles, UnreadablePathError } from '../activities/audit-log/log-files';
 import { verifyChains, type Finding, type FileSummary } from '../activities/audit-log/scanner';
+import { openStore } from '../activities/audit-log/store';
+import { verifyStore } from '../activities/audit-log/verify-store';
+import { createClient } from '../client/connect';
+import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
+import { requireConfig } from './args';
 import { printHelp, parseCommand } from './args';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 
@@ -62,13 +67,115 @@ async function verifyCommand(argv: string[]): Promise<number> {
   return result.ok ? EXIT_OK : EXIT_FAILED;
 }
 
-const subcommands: Record<string, (argv: string[]) => Promise<number>> = { verify: verifyCommand };
+const ingestSpec = {
+  usage: 'qlik-audit logs ingest --config <file> [--wait]',
+  help: `
+Starts one ingestAuditSecurityLogs run now (workflow id ${INGEST_SCHEDULE_ID}-manual; while one runs, a second
+start returns it). Prints {"workflowId","runId"}, or with --wait the summary:
+{"runId","chains","files","rowsStored","findings":{kind:count},"durationMs"}.
+
+Options:
+  --config <file>   YAML configuration (auditSecurityLog.sources, auditSecurityLog.store)
+  --wait            wait for the summary
+  -h, --help        this help`,
+  options: { config: { type: 'string', short: 'c' }, wait: { type: 'boolean' } },
+} as const;
+
+async function ingestCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand(ingestSpec, argv);
+  if (values.help) return printHelp(ingestSpec), EXIT_OK;
+  const config = requireConfig(values.config, ingestSpec.usage);
+  const { client, taskQueue, close } = await createClient(config);
+  try {
+    const handle = await startIngestNow(client, taskQueue);
+    if (!values.wait) {
+      process.stdout.write(`${JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId })}\n`);
+      return EXIT_OK;
+    }
+    process.stdout.write(`${JSON.stringify(await handle.result())}\n`);
+    return EXIT_OK;
+  } finally {
+    await close();
+  }
+}
+
+const scheduleSpec = {
+  usage: 'qlik-audit logs schedule --config <file>',
+  help: `
+Creates or updates the Temporal Schedule "${INGEST_SCHEDULE_ID}": ingestAuditSecurityLogs every
+auditSecurityLog.every; a run still going when the next is due is not overlapped (SKIP); runs missed
+while Temporal was down are caught up within 1 hour. See it in the Web UI under Schedules.
+
+Options:
+  --config <file>   YAML configuration
+  -h, --help        this help`,
+  options: { config: { type: 'string', short: 'c' } },
+} as const;
+
+async function scheduleCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand(scheduleSpec, argv);
+  if (values.help) return printHelp(scheduleSpec), EXIT_OK;
+  const config = requireConfig(values.config, scheduleSpec.usage);
+  const { client, taskQueue, close } = await createClient(config);
+  try {
+    const outcome = await upsertIngestSchedule(client, config, taskQueue);
+    process.stdout.write(`${JSON.stringify({ scheduleId: INGEST_SCHEDULE_ID, outcome, every: config.auditSecurityLog.every })}\n`);
+    return EXIT_OK;
+  } finally {
+    await close();
+  }
+}
+
+const verifyStoreSpec = {
+  usage: 'qlik-audit logs verify-store --config <file> [--json]',
+  help: `
+Recomputes the store's digest chain (auditSecurityLog.store) and reports the first batch whose rows
+were changed, deleted or added after ingestion. Exit 0 intact, 1 tampered, 2 bad usage.
+With a pglite: store, stop the worker first (an embedded store has one opener at a time).
+
+Options:
+  --config <file>   YAML configuration
+  --json            print {"ok","batches","rows","brokenBatches","firstBroken"?}
+  -h, --help        this help`,
+  options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
+} as const;
+
+async function verifyStoreCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand(verifyStoreSpec, argv);
+  if (values.help) return printHelp(verifyStoreSpec), EXIT_OK;
+  const config = requireConfig(values.config, verifyStoreSpec.usage);
+  const store = await openStore(config.auditSecurityLog.store);
+  try {
+    const result = await verifyStore(store);
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else if (result.ok) process.stdout.write(`OK: ${result.batches} batches, ${result.rows} rows, digest chain intact\n`);
+    else {
+      const b = result.firstBroken;
+      process.stdout.write(`TAMPERED: ${result.brokenBatches} of ${result.batches} batches broken; first: batch ${b?.batchId} (${b?.machine}/${b?.service} ${b?.fileName}): ${b?.reason}\n`);
+    }
+    return result.ok ? EXIT_OK : EXIT_FAILED;
+  } finally {
+    await store.close();
+  }
+}
+
+const subcommands: Record<string, (argv: string[]) => Promise<number>> = {
+  verify: verifyCommand,
+  ingest: ingestCommand,
+  schedule: scheduleCommand,
+  'verify-store': verifyStoreCommand,
+};
 
 export async function logsCommand(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const run = name ? subcommands[name] : undefined;
   if (!run) {
-    const help = `Usage: qlik-audit logs <command>\n\nCommands:\n  verify PATH... [--json]   verify AuditSecurity logs offline\n`;
+    const help =
+      'Usage: qlik-audit logs <command>\n\nCommands:\n' +
+      '  verify PATH... [--json]            verify AuditSecurity logs offline\n' +
+      '  ingest --config F [--wait]         one ingestion run now\n' +
+      '  schedule --config F                create/update the ingestion schedule\n' +
+      '  verify-store --config F [--json]   check the store for changes after ingestion\n';
     if (name === '--help' || name === '-h') return process.stdout.write(help), EXIT_OK;
     process.stderr.write(`qlik-audit logs: ${name ? `unknown command '${name}'` : 'missing command'}\n${help}`);
     return EXIT_USAGE;

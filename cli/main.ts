@@ -12,7 +12,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
   dev: { run: devCommand, summary: 'local stack: Temporal dev server + UI, worker (--demo: with sample data)' },
   worker: { run: workerCommand, summary: 'run a worker for all workflows and activities' },
   receiver: { run: receiverCommand, summary: 'run the event API (POST /api/v1/audit-event, Butler SOS compatible)' },
-  logs: { run: logsCommand, summary: 'AuditSecurity logs: verify (offline)' },
+  logs: { run: logsCommand, summary: 'AuditSecurity logs: verify, ingest, schedule, verify-store' },
   screenshot: { run: screenshotCommand, summary: 'start captureScreenshot for an event file (--wait for the result)' },
 };
 

@@ -1,2 +1,3 @@
 // The workflows the worker registers (the worker bundles this file).
 export { captureScreenshot } from './capture-screenshot';
+export { ingestAuditSecurityLogs } from './ingest-audit-security-logs';

@@ -1,0 +1,174 @@
+// The audit store (SPEC 5.6): PostgreSQL through `pg` for postgres:// URLs, embedded PGlite for
+// pglite:<folder> — the same schema, the same SQL, the same code path. Migrations run on open.
+// A `?schema=<name>` query parameter on a postgres:// URL puts the tables in that schema.
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+}
+
+export interface AuditStore extends Sql {
+  kind: 'postgres' | 'pglite';
+  transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Known AuditSecurity columns → typed table columns. Anything else goes to `extra` (JSON). */
+export const ROW_COLUMNS: Record<string, string> = {
+  productversion: 'product_version',
+  hostname: 'hostname',
+  id: 'event_id',
+  description: 'description',
+  proxysessionid: 'proxy_session_id',
+  proxypackageid: 'proxy_package_id',
+  requestsequenceid: 'request_sequence_id',
+  userdirectory: 'user_directory',
+  userid: 'user_id',
+  objectid: 'object_id',
+  objectname: 'object_name',
+  securityclass: 'security_class',
+  clienthostaddress: 'client_host_address',
+  service: 'origin_service',
+  origin: 'origin',
+  context: 'context',
+  command: 'command',
+  result: 'result',
+  message: 'message',
+};
+
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS audit_files (
+     id BIGSERIAL PRIMARY KEY,
+     machine TEXT NOT NULL,
+     service TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     path TEXT NOT NULL,
+     live BOOLEAN NOT NULL,
+     closed_at TIMESTAMPTZ,
+     checkpoint_offset BIGINT NOT NULL DEFAULT 0,
+     checkpoint_line INTEGER NOT NULL DEFAULT 1,
+     chain_state JSONB,
+     first_checksum TEXT,
+     complete BOOLEAN NOT NULL DEFAULT false,
+     rows INTEGER NOT NULL DEFAULT 0,
+     first_sequence BIGINT,
+     last_sequence BIGINT,
+     signature TEXT NOT NULL DEFAULT 'absent',
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     UNIQUE (machine, service, file_name)
+   )`,
+  `CREATE TABLE IF NOT EXISTS audit_batches (
+     id BIGSERIAL PRIMARY KEY,
+     run_id TEXT NOT NULL,
+     machine TEXT NOT NULL,
+     service TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     row_count INTEGER NOT NULL,
+     prev_digest TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   )`,
+  `CREATE TABLE IF NOT EXISTS audit_rows (
+     id BIGSERIAL PRIMARY KEY,
+     batch_id BIGINT NOT NULL REFERENCES audit_batches(id),
+     machine TEXT NOT NULL,
+     service TEXT NOT NULL,
+     sequence BIGINT NOT NULL,
+     ts_utc TIMESTAMPTZ,
+     ts_text TEXT NOT NULL,
+     product_version TEXT, hostname TEXT, event_id TEXT, description TEXT, proxy_session_id TEXT,
+     proxy_package_id TEXT, request_sequence_id TEXT, user_directory TEXT, user_id TEXT, object_id TEXT,
+     object_name TEXT, security_class TEXT, client_host_address TEXT, origin_service TEXT, origin TEXT,
+     context TEXT, command TEXT, result TEXT, message TEXT,
+     extra JSONB,
+     checksum TEXT NOT NULL,
+     checksum_valid BOOLEAN NOT NULL,
+     raw TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     line INTEGER NOT NULL,
+     UNIQUE (machine, service, sequence, checksum)
+   )`,
+  `CREATE INDEX IF NOT EXISTS audit_rows_user ON audit_rows (user_directory, user_id, ts_utc)`,
+  `CREATE INDEX IF NOT EXISTS audit_rows_object ON audit_rows (object_id, ts_utc)`,
+  `CREATE INDEX IF NOT EXISTS audit_rows_batch ON audit_rows (batch_id)`,
+  `CREATE TABLE IF NOT EXISTS audit_findings (
+     id BIGSERIAL PRIMARY KEY,
+     run_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     machine TEXT NOT NULL,
+     service TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     path TEXT NOT NULL,
+     line INTEGER NOT NULL,
+     sequence BIGINT,
+     detail TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     UNIQUE (machine, service, file_name, line, kind)
+   )`,
+  `CREATE TABLE IF NOT EXISTS ingest_runs (
+     id TEXT PRIMARY KEY,
+     started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     finished_at TIMESTAMPTZ,
+     files INTEGER NOT NULL DEFAULT 0,
+     rows_stored INTEGER NOT NULL DEFAULT 0,
+     findings JSONB NOT NULL DEFAULT '{}'::jsonb
+   )`,
+];
+
+async function migrate(store: AuditStore): Promise<void> {
+  await store.transaction(async (sql) => {
+    for (const statement of MIGRATIONS) await sql.query(statement);
+  });
+}
+
+export async function openStore(url: string): Promise<AuditStore> {
+  let store: AuditStore;
+  if (url.startsWith('pglite:')) {
+    const dir = url.slice('pglite:'.length);
+    mkdirSync(dir, { recursive: true });
+    const db = await PGlite.create(dir);
+    store = {
+      kind: 'pglite',
+      query: (text, params) => db.query(text, params) as never,
+      transaction: (fn) => db.transaction((tx) => fn(tx as unknown as Sql)),
+      close: () => db.close(),
+    };
+  } else {
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema');
+    parsed.searchParams.delete('schema');
+    if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`auditSecurityLog.store: schema '${schema}' must be a plain lower-case identifier`);
+    const pool = new pg.Pool({ connectionString: parsed.toString(), max: 4 });
+    if (schema) pool.on('connect', (client) => void client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`));
+    try {
+      await pool.query('SELECT 1');
+    } catch (err) {
+      await pool.end();
+      throw new Error(`cannot connect to the audit store ${parsed.host}${parsed.pathname} (auditSecurityLog.store): ${(err as Error).message}`);
+    }
+    store = {
+      kind: 'postgres',
+      query: (text, params) => pool.query(text, params as unknown[]) as never,
+      async transaction(fn) {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const result = await fn(client as unknown as Sql);
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          client.release();
+        }
+      },
+      close: () => pool.end(),
+    };
+  }
+  await migrate(store);
+  return store;
+}

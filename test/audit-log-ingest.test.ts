@@ -1,0 +1,184 @@
+// ingestAuditSecurityLogs on the real dev server into PGlite and into the local PostgreSQL: counts
+// match the files, a second run adds nothing, a live row later archived is stored once, an
+// interrupted ingestion resumes with nothing lost or doubled, and verify-store catches UPDATE/DELETE.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { buildChains, discoverLogFiles } from '../activities/audit-log/log-files';
+import { ingestChain } from '../activities/audit-log/ingest-chain';
+import { openStore, type AuditStore } from '../activities/audit-log/store';
+import { verifyStore } from '../activities/audit-log/verify-store';
+import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
+import { parseConfig, type Config } from '../common/config';
+import { createLogger } from '../common/logger';
+import { createWorker } from '../worker/create-worker';
+import { ARCHIVE_1, ARCHIVE_2, LIVE, copySamples } from './helpers/audit-log-factory';
+import { runCli } from './helpers/cli';
+import { workflowBundle } from './helpers/screenshot-testbed';
+import { beforeServerTeardown, devServer } from './helpers/temporal';
+
+const POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
+
+async function ingestBed(storeUrl: string, sources: string) {
+  const env = await devServer();
+  const taskQueue = `ingest-${randomUUID()}`;
+  const config: Config = parseConfig({ temporal: { taskQueue }, auditSecurityLog: { sources: [{ directory: sources }], store: storeUrl } }, { source: 'test', baseDir: sources });
+  const store = await openStore(config.auditSecurityLog.store);
+  const worker = await createWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    deps: { config, logger: createLogger('test', { level: 'warn' }), auditStore: async () => store },
+    workflowBundle: await workflowBundle(),
+  });
+  const running = worker.run();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    worker.shutdown();
+    await running;
+    await store.close();
+  };
+  beforeServerTeardown(stop);
+  const ingest = async () => (await startIngestNow(env.client, taskQueue)).result();
+  return { env, config, store, taskQueue, ingest, stop };
+}
+
+const count = async (store: AuditStore, where = 'true') => Number((await store.query<{ n: string }>(`SELECT count(*) AS n FROM audit_rows WHERE ${where}`)).rows[0]?.n);
+
+for (const kind of ['pglite', 'postgres'] as const) {
+  test(`${kind}: the sample logs are stored row for row; a second run adds nothing; verify-store catches UPDATE and DELETE`, async () => {
+    const sources = copySamples();
+    const url = kind === 'pglite' ? `pglite:${mkdtempSync(path.join(tmpdir(), 'qa-pglite-'))}` : `${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const bed = await ingestBed(url, sources);
+
+    const first = await bed.ingest();
+    assert.deepEqual([first.chains, first.files, first.rowsStored], [1, 3, 281]);
+    assert.deepEqual(first.findings, { 'service-restart': 1 });
+    assert.equal(await count(bed.store), 281);
+    assert.equal(await count(bed.store, `file_name = '${path.basename(ARCHIVE_2)}'`), 141);
+    const row = (await bed.store.query<Record<string, unknown>>(`SELECT * FROM audit_rows WHERE sequence = 142`)).rows[0];
+    assert.equal(row?.user_id, 'sa_proxy');
+    assert.equal(row?.user_directory, 'INTERNAL');
+    assert.equal((row?.ts_utc as Date).toISOString(), '2019-02-01T03:59:01.569Z');
+    assert.equal(row?.ts_text, '20190201T045901.569+0100');
+    assert.equal(row?.line, 2);
+    assert.equal(row?.checksum_valid, true);
+    const findings = (await bed.store.query<{ kind: string; line: number }>('SELECT kind, line FROM audit_findings')).rows;
+    assert.deepEqual(findings.map((f) => [f.kind, f.line]), [['service-restart', 2]]);
+
+    const second = await bed.ingest();
+    assert.equal(second.rowsStored, 0, 'nothing new');
+    assert.equal(await count(bed.store), 281);
+    assert.deepEqual(await verifyStore(bed.store), { ok: true, batches: 3, rows: 281, brokenBatches: 0 });
+
+    await bed.store.query(`UPDATE audit_rows SET user_id = 'someone-else' WHERE sequence = 50 AND file_name = '${path.basename(ARCHIVE_2)}'`);
+    const changed = await verifyStore(bed.store);
+    assert.equal(changed.ok, false);
+    assert.deepEqual([changed.firstBroken?.fileName, changed.firstBroken?.reason], [path.basename(ARCHIVE_2), 'a stored row was changed']);
+
+    await bed.store.query(`DELETE FROM audit_rows WHERE sequence = 200`);
+    const deleted = await verifyStore(bed.store);
+    assert.equal(deleted.brokenBatches, 2);
+    assert.equal((await bed.store.query('SELECT 1 FROM ingest_runs')).rows.length, 2, 'each run is recorded');
+    await bed.stop();
+  });
+}
+
+test('a row first read from the live file and later from its archived copy is stored once', async () => {
+  const sources = mkdtempSync(path.join(tmpdir(), 'qa-roll-'));
+  const samples = copySamples();
+  mkdirSync(path.join(sources, 'archived'));
+  mkdirSync(path.join(sources, 'current'));
+  writeFileSync(path.join(sources, ARCHIVE_1), readFileSync(path.join(samples, ARCHIVE_1)));
+  // Before the roll: the live file holds the first 100 rows of what becomes ARCHIVE_2.
+  const full = readFileSync(path.join(samples, ARCHIVE_2), 'utf8').split('\r\n');
+  writeFileSync(path.join(sources, LIVE), `${full.slice(0, 101).join('\r\n')}\r\n`);
+  const bed = await ingestBed(`pglite:${mkdtempSync(path.join(tmpdir(), 'qa-pglite-'))}`, sources);
+  const before = await bed.ingest();
+  assert.equal(before.rowsStored, 102);
+
+  // Qlik rolls: the live file becomes the archive (complete, signed), a new live file starts.
+  renameSync(path.join(sources, LIVE), path.join(sources, ARCHIVE_2));
+  writeFileSync(path.join(sources, ARCHIVE_2), readFileSync(path.join(samples, ARCHIVE_2)));
+  writeFileSync(path.join(sources, LIVE), readFileSync(path.join(samples, LIVE)));
+  const after = await bed.ingest();
+  assert.equal(after.rowsStored, 41 + 138);
+  assert.deepEqual(after.findings, {}, 'no regression or duplicate: the archive continued from the live checkpoint');
+  assert.equal(await count(bed.store), 281);
+  const files = (await bed.store.query<{ file_name: string; rows: number; signature: string }>('SELECT file_name, rows, signature FROM audit_files ORDER BY id')).rows;
+  assert.deepEqual(files.map((f) => [f.file_name, f.rows, f.signature]), [
+    [path.basename(ARCHIVE_1), 2, 'absent'],
+    [path.basename(ARCHIVE_2), 141, 'present'],
+    [path.basename(LIVE), 138, 'absent'],
+  ]);
+  assert.equal((await verifyStore(bed.store)).ok, true);
+  await bed.stop();
+});
+
+test('an ingestion interrupted mid-file resumes from its checkpoint: nothing lost, nothing doubled', async () => {
+  const sources = copySamples();
+  const store = await openStore(`${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`);
+  try {
+    const [chain] = buildChains(await discoverLogFiles([sources]));
+    assert.ok(chain);
+    const abort = new AbortController();
+    let batches = 0;
+    await assert.rejects(
+      ingestChain(store, chain, {
+        runId: 'interrupted',
+        sequenceMax: 2147483647,
+        batchSize: 25,
+        signal: abort.signal,
+        onProgress: () => {
+          if (++batches === 3) abort.abort(new Error('worker killed'));
+        },
+      }),
+      /worker killed/,
+    );
+    const partial = await count(store);
+    assert.ok(partial > 0 && partial < 281, `${partial} rows before the interruption`);
+    const resumed = await ingestChain(store, chain, { runId: 'resumed', sequenceMax: 2147483647, batchSize: 25 });
+    assert.equal(partial + resumed.rowsStored, 281);
+    assert.equal(await count(store), 281);
+    assert.deepEqual(resumed.findings, {}, 'the restart finding was stored before the interruption, not found twice');
+    assert.equal((await store.query('SELECT 1 FROM audit_findings')).rows.length, 1);
+    assert.equal((await verifyStore(store)).ok, true);
+  } finally {
+    await store.close();
+  }
+});
+
+test('logs schedule creates and updates the Temporal Schedule; verify-store and ingest run from the CLI', async () => {
+  const sources = copySamples();
+  const dbDir = mkdtempSync(path.join(tmpdir(), 'qa-pglite-'));
+  const bed = await ingestBed(`pglite:${dbDir}`, sources);
+  const created = await upsertIngestSchedule(bed.env.client, bed.config, bed.taskQueue);
+  const updated = await upsertIngestSchedule(bed.env.client, { ...bed.config, auditSecurityLog: { ...bed.config.auditSecurityLog, every: '10m' } }, bed.taskQueue);
+  assert.deepEqual([created, updated], ['created', 'updated']);
+  const schedule = await bed.env.client.schedule.getHandle(INGEST_SCHEDULE_ID).describe();
+  assert.equal(schedule.policies.overlap, 'SKIP');
+  assert.equal(schedule.spec.intervals?.[0]?.every, 600_000);
+  assert.equal(schedule.action.type === 'startWorkflow' && schedule.action.workflowType, 'ingestAuditSecurityLogs');
+
+  const configFile = path.join(sources, 'config.yaml');
+  writeFileSync(configFile, `temporal: { taskQueue: ${bed.taskQueue} }\nauditSecurityLog: { sources: [ { directory: ${sources} } ], store: 'pglite:${dbDir}' }\n`);
+  const ingest = await runCli(['logs', 'ingest', '--config', configFile, '--wait'], { env: { TEMPORAL_ADDRESS: bed.env.address } });
+  assert.equal(ingest.status, 0, ingest.stderr);
+  assert.equal(JSON.parse(ingest.stdout).rowsStored, 281);
+  await bed.stop(); // an embedded store has one opener at a time
+
+  const intact = await runCli(['logs', 'verify-store', '--config', configFile, '--json']);
+  assert.equal(intact.status, 0, intact.stderr);
+  assert.equal(JSON.parse(intact.stdout).rows, 281);
+  const store = await openStore(`pglite:${dbDir}`);
+  await store.query('DELETE FROM audit_rows WHERE sequence = 7');
+  await store.close();
+  const tampered = await runCli(['logs', 'verify-store', '--config', configFile]);
+  assert.equal(tampered.status, 1);
+  assert.match(tampered.stdout, /TAMPERED: 1 of 3 batches broken; first: batch \d+ \(QLIKSERVER1\/Repository .*\): 1 of its \d+ rows were deleted/);
+});
