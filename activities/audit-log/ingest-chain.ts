@@ -75,19 +75,18 @@ function rowValues(batchId: string, file: LogFile, row: VerifiedRow): unknown[] 
   ];
 }
 
+const COLUMN_TYPES: Record<string, string> = { batch_id: 'bigint', sequence: 'bigint', ts_utc: 'timestamptz', extra: 'jsonb', checksum_valid: 'boolean', line: 'integer' };
+
+/** One INSERT for the whole batch: a parameter per column (an array), unnested by the server. */
 async function storeRows(sql: Sql, batchId: string, file: LogFile, rows: VerifiedRow[]): Promise<Record<string, unknown>[]> {
   if (rows.length === 0) return [];
-  const params: unknown[] = [];
-  const tuples = rows.map((row) => {
-    const values = rowValues(batchId, file, row);
-    const start = params.length;
-    params.push(...values);
-    return `(${values.map((_, i) => `$${start + i + 1}`).join(',')})`;
-  });
+  const columns: unknown[][] = INSERT_COLUMNS.map(() => []);
+  for (const row of rows) rowValues(batchId, file, row).forEach((value, i) => columns[i]?.push(value));
   const { rows: inserted } = await sql.query(
-    `INSERT INTO audit_rows (${INSERT_COLUMNS.join(',')}) VALUES ${tuples.join(',')}
+    `INSERT INTO audit_rows (${INSERT_COLUMNS.join(',')})
+     SELECT * FROM unnest(${INSERT_COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c] ?? 'text'}[]`).join(',')})
      ON CONFLICT (machine, service, sequence, checksum) DO NOTHING RETURNING *`,
-    params,
+    columns,
   );
   return inserted.sort((a, b) => Number(a.id) - Number(b.id));
 }
@@ -184,11 +183,16 @@ export async function ingestChain(store: AuditStore, chain: LogFile[], options: 
       pendingFindings = [];
       options.onProgress?.({ file: file.path, offset: progress.offset, line: progress.line, rowsStored: result.rowsStored });
     };
-    for await (const item of scanner.scan()) {
-      if (item.type === 'row') pendingRows.push(item.row);
-      else pendingFindings.push(item.finding);
-      if (pendingRows.length >= batchSize) {
-        await flush(item.progress, false);
+    for await (const items of scanner.scan()) {
+      // The scanner has already moved the chain state past this chunk, so a batch is committed at a
+      // chunk boundary: its checkpoint, state and rows then all describe the same point in the file.
+      for (const item of items) {
+        if (item.type === 'row') pendingRows.push(item.row);
+        else pendingFindings.push(item.finding);
+      }
+      const last = items.at(-1);
+      if (last && pendingRows.length >= batchSize) {
+        await flush(last.progress, false);
         options.signal?.throwIfAborted();
       }
     }

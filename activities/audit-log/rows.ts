@@ -2,7 +2,7 @@
 // quoting, columns mapped by header name case-insensitively. Qlik writes TAB/LF/FF/CR inside fields as
 // ⇔ ↓ → ↵ and we keep that raw text. The row checksum (SPEC 5.3) is the lower-case hex SHA-1 of the
 // row's bytes up to and including the TAB before the Checksum field.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const TAB = 0x09;
@@ -60,16 +60,12 @@ function sequenceOf(text: string | undefined): number | undefined {
 }
 
 export function parseRow(bytes: Buffer, header: Header): ParsedRow {
-  // Byte position where the Checksum field starts: just after the TAB that precedes it.
-  let tabs = 0;
-  let checksumStart = header.checksum === 0 ? 0 : -1;
+  // Byte position where the Checksum field starts (just after the TAB before it), and the field count.
   let fieldCount = 1;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === TAB) {
-      tabs++;
-      fieldCount++;
-      if (tabs === header.checksum) checksumStart = i + 1;
-    }
+  let checksumStart = header.checksum === 0 ? 0 : -1;
+  for (let tab = bytes.indexOf(TAB); tab !== -1; tab = bytes.indexOf(TAB, tab + 1)) {
+    if (fieldCount === header.checksum) checksumStart = tab + 1;
+    fieldCount++;
   }
   const fields = bytes.toString('utf8').split('\t');
   const sequence = sequenceOf(fields[header.sequence]);
@@ -85,6 +81,6 @@ export function parseRow(bytes: Buffer, header: Header): ParsedRow {
     timestamp,
     timestampUtc: parseQlikTimestamp(timestamp),
     checksum: fields[header.checksum] ?? '',
-    computedChecksum: createHash('sha1').update(bytes.subarray(0, checksumStart)).digest('hex'),
+    computedChecksum: hash('sha1', bytes.subarray(0, checksumStart), 'hex'),
   };
 }

@@ -6,7 +6,7 @@
 //     after sequenceMax comes 1; anything else is a gap or a regression (or an exact duplicate)
 //   - an archived file whose successor continues its sequence was rolled and must end with
 //     `Signature:<TAB><40 hex>`; its value cannot be verified (Qlik's algorithm is not public)
-import { readLines } from './line-reader';
+import { readLineBatches, readLines } from './line-reader';
 import type { LogFile } from './log-files';
 import { parseHeader, parseRow, type Header } from './rows';
 
@@ -128,61 +128,69 @@ export class LogFileScanner {
     state.lastChecksum = checksum;
   }
 
-  async *scan(): AsyncGenerator<ScanItem> {
+  /** Yields the items of each read chunk together (one asynchronous step per MiB, not per row). */
+  async *scan(): AsyncGenerator<ScanItem[]> {
     const header = await this.readHeader();
     if ('error' in header) {
-      yield { type: 'finding', finding: this.finding('bad-header', 1, header.error), progress: this.progress };
+      yield [{ type: 'finding', finding: this.finding('bad-header', 1, header.error), progress: this.progress }];
       return;
     }
     if (this.progress.line === 1) this.progress = { offset: header.end, line: 2 };
     let signatureLine = 0;
     let line = this.progress.line;
-    for await (const raw of readLines(this.file.path, { start: this.progress.offset })) {
-      const at = { offset: raw.end, line: line + 1 };
-      if (!raw.complete) {
-        if (this.file.live) {
-          yield { type: 'finding', finding: this.finding('incomplete-row', line, 'the last row has no line break yet (still being written); it is read next time'), progress: this.progress };
+    let stop = false;
+    for await (const lines of readLineBatches(this.file.path, { start: this.progress.offset })) {
+      const out: ScanItem[] = [];
+      for (const raw of lines) {
+        const at = { offset: raw.end, line: line + 1 };
+        const found = (finding: Finding) => out.push({ type: 'finding', finding, progress: at });
+        if (!raw.complete) {
+          if (this.file.live) {
+            out.push({ type: 'finding', finding: this.finding('incomplete-row', line, 'the last row has no line break yet (still being written); it is read next time'), progress: this.progress });
+          } else {
+            found(this.finding('malformed-row', line, 'the last row of an archived file is cut off'));
+            this.progress = at;
+          }
+          stop = true;
+          break;
+        }
+        if (!raw.tooLong && raw.bytes[0] === 0x53 && raw.bytes.toString('latin1', 0, 10) === 'Signature:') {
+          const valid = SIGNATURE.test(raw.bytes.toString('utf8'));
+          this.summary.signature = valid ? 'present' : 'malformed';
+          if (!valid) found(this.finding('malformed-signature', line, 'expected Signature:<TAB><40 hex digits>'));
+          signatureLine = line;
+        } else if (raw.tooLong || raw.bytes.length === 0) {
+          found(this.finding('malformed-row', line, raw.tooLong ? 'line longer than 1 MiB' : 'empty line'));
         } else {
-          yield { type: 'finding', finding: this.finding('malformed-row', line, 'the last row of an archived file is cut off'), progress: at };
-          this.progress = at;
+          if (signatureLine) {
+            found(this.finding('malformed-signature', signatureLine, `rows follow the Signature line (line ${line})`));
+            this.summary.signature = 'malformed';
+            signatureLine = 0;
+          }
+          const parsed = parseRow(raw.bytes, header);
+          if (!parsed.ok) {
+            found(this.finding('malformed-row', line, parsed.detail, parsed.sequence));
+            if (parsed.sequence !== undefined) for (const f of this.checkSequence(parsed.sequence, null, line)) found(f);
+          } else {
+            for (const f of this.checkSequence(parsed.sequence, parsed.checksum, line)) found(f);
+            const checksumValid = parsed.checksum === parsed.computedChecksum;
+            if (!checksumValid) found(this.finding('checksum-mismatch', line, `Checksum ${parsed.checksum.slice(0, 40)} does not match the row (SHA-1 ${parsed.computedChecksum})`, parsed.sequence));
+            if (parsed.timestampUtc === undefined) found(this.finding('bad-timestamp', line, `'${parsed.timestamp.slice(0, 40)}' is not YYYYMMDDThhmmss.fff±hhmm`, parsed.sequence));
+            this.summary.rows++;
+            this.summary.firstSequence ??= parsed.sequence;
+            this.summary.lastSequence = parsed.sequence;
+            out.push({
+              type: 'row',
+              row: { line, offset: raw.offset, fields: parsed.fields, header, sequence: parsed.sequence, timestamp: parsed.timestamp, timestampUtc: parsed.timestampUtc, checksum: parsed.checksum, checksumValid },
+              progress: at,
+            });
+          }
         }
-        break;
+        this.progress = at;
+        line++;
       }
-      const text = raw.tooLong ? '' : raw.bytes.toString('latin1', 0, 10);
-      if (text.startsWith('Signature:')) {
-        const valid = SIGNATURE.test(raw.bytes.toString('utf8'));
-        this.summary.signature = valid ? 'present' : 'malformed';
-        if (!valid) yield { type: 'finding', finding: this.finding('malformed-signature', line, 'expected Signature:<TAB><40 hex digits>'), progress: at };
-        signatureLine = line;
-      } else if (raw.tooLong || raw.bytes.length === 0) {
-        yield { type: 'finding', finding: this.finding('malformed-row', line, raw.tooLong ? 'line longer than 1 MiB' : 'empty line'), progress: at };
-      } else {
-        if (signatureLine) {
-          yield { type: 'finding', finding: this.finding('malformed-signature', signatureLine, `rows follow the Signature line (line ${line})`), progress: at };
-          this.summary.signature = 'malformed';
-          signatureLine = 0;
-        }
-        const parsed = parseRow(raw.bytes, header);
-        if (!parsed.ok) {
-          yield { type: 'finding', finding: this.finding('malformed-row', line, parsed.detail, parsed.sequence), progress: at };
-          if (parsed.sequence !== undefined) for (const f of this.checkSequence(parsed.sequence, null, line)) yield { type: 'finding', finding: f, progress: at };
-        } else {
-          for (const f of this.checkSequence(parsed.sequence, parsed.checksum, line)) yield { type: 'finding', finding: f, progress: at };
-          const checksumValid = parsed.checksum === parsed.computedChecksum;
-          if (!checksumValid) yield { type: 'finding', finding: this.finding('checksum-mismatch', line, `Checksum ${parsed.checksum.slice(0, 40)} does not match the row (SHA-1 ${parsed.computedChecksum})`, parsed.sequence), progress: at };
-          if (parsed.timestampUtc === undefined) yield { type: 'finding', finding: this.finding('bad-timestamp', line, `'${parsed.timestamp.slice(0, 40)}' is not YYYYMMDDThhmmss.fff±hhmm`, parsed.sequence), progress: at };
-          this.summary.rows++;
-          this.summary.firstSequence ??= parsed.sequence;
-          this.summary.lastSequence = parsed.sequence;
-          yield {
-            type: 'row',
-            row: { line, offset: raw.offset, fields: parsed.fields, header, sequence: parsed.sequence, timestamp: parsed.timestamp, timestampUtc: parsed.timestampUtc, checksum: parsed.checksum, checksumValid },
-            progress: at,
-          };
-        }
-      }
-      this.progress = at;
-      line++;
+      if (out.length > 0) yield out;
+      if (stop) break;
     }
     // An archived file waits for its successor to say whether it was rolled (then it needs a signature).
     // A malformed signature is already reported; it is not also "missing".
@@ -207,7 +215,7 @@ export async function verifyChains(chains: LogFile[][], sequenceMax: number, onF
     const state = newChainState();
     for (const file of chain) {
       const scanner = new LogFileScanner(file, state, { sequenceMax });
-      for await (const item of scanner.scan()) if (item.type === 'finding') findings.push(item.finding);
+      for await (const items of scanner.scan()) for (const item of items) if (item.type === 'finding') findings.push(item.finding);
       files.push(scanner.summary);
       onFile?.(scanner.summary);
     }

@@ -2,8 +2,6 @@
 // pglite:<folder> — the same schema, the same SQL, the same code path. Migrations run on open.
 // A `?schema=<name>` query parameter on a postgres:// URL puts the tables in that schema.
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 
 export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -129,6 +127,7 @@ export async function openStore(url: string): Promise<AuditStore> {
   if (url.startsWith('pglite:')) {
     const dir = url.slice('pglite:'.length);
     mkdirSync(dir, { recursive: true });
+    const { PGlite } = await import('@electric-sql/pglite'); // loaded only when used (~50 MB)
     const db = await PGlite.create(dir);
     store = {
       kind: 'pglite',
@@ -141,9 +140,10 @@ export async function openStore(url: string): Promise<AuditStore> {
     const schema = parsed.searchParams.get('schema');
     parsed.searchParams.delete('schema');
     if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`auditSecurityLog.store: schema '${schema}' must be a plain lower-case identifier`);
-    const pool = new pg.Pool({ connectionString: parsed.toString(), max: 4 });
-    if (schema) pool.on('connect', (client) => void client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`));
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: parsed.toString(), max: 4, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
     try {
+      if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await pool.query('SELECT 1');
     } catch (err) {
       await pool.end();

@@ -1,0 +1,124 @@
+// Benchmark: realistic AuditSecurity files (valid checksums and sequences, 8 MB roll-overs, signed)
+// measured three ways in one run, each in its own process so its peak RSS is its own:
+//   read    the files line by line without parsing (the I/O floor, the baseline)
+//   verify  `logs verify` (checksums, sequences, signatures)
+//   ingest  ingestion into the local PostgreSQL (rows, findings, digest chain, checkpoints)
+//
+//   npm run bench:ingest [-- --mb 1024 --file-mb 8 --store postgres://postgres@127.0.0.1:5432/test]
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { readLines } from '../activities/audit-log/line-reader';
+import { buildChains, discoverLogFiles } from '../activities/audit-log/log-files';
+import { ingestChain } from '../activities/audit-log/ingest-chain';
+import { verifyChains } from '../activities/audit-log/scanner';
+import { openStore } from '../activities/audit-log/store';
+import { auditRow, HEADER } from '../test/helpers/audit-log-factory';
+
+const { values } = parseArgs({
+  options: {
+    mb: { type: 'string', default: '1024' },
+    'file-mb': { type: 'string', default: '8' },
+    store: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
+    phase: { type: 'string' },
+    dir: { type: 'string' },
+  },
+});
+
+/** Writes ~`mb` MB of logs as a chain of signed `fileMb` archives and a live file; returns the row count. */
+function generate(dir: string, mb: number, fileMb: number): number {
+  const fileBytes = fileMb * 1024 * 1024;
+  const total = mb * 1024 * 1024;
+  let written = 0;
+  let sequence = 1;
+  let fileIndex = 0;
+  const start = Date.UTC(2026, 0, 1);
+  while (written < total) {
+    const last = written + fileBytes >= total;
+    const closed = new Date(start + (fileIndex + 1) * 3600_000).toISOString().replace(/:/g, '.').replace(/\.\d{3}Z$/, 'Z');
+    const name = last ? 'BENCHNODE_AuditSecurity_Repository.txt' : `BENCHNODE_AuditSecurity_Repository_${closed}.log`;
+    const fd = openSync(path.join(dir, name), 'w');
+    let size = 0;
+    const chunk: string[] = [`\ufeff${HEADER}\r\n`];
+    while (size < fileBytes && written + size < total) {
+      const line = `${auditRow(sequence, new Date(start + sequence * 10))}\r\n`;
+      sequence++;
+      size += Buffer.byteLength(line);
+      chunk.push(line);
+      if (chunk.length >= 5000) writeSync(fd, chunk.splice(0).join(''));
+    }
+    if (!last) chunk.push(`Signature:\t${'ab'.repeat(20)}\r\n`);
+    writeSync(fd, chunk.join(''));
+    closeSync(fd);
+    written += size;
+    fileIndex++;
+  }
+  return sequence - 1;
+}
+
+async function phase(name: string, dir: string): Promise<{ rows: number; seconds: number }> {
+  const started = performance.now();
+  const files = buildChains(await discoverLogFiles([dir]));
+  let rows = 0;
+  if (name === 'read') {
+    for (const chain of files) for (const file of chain) for await (const _line of readLines(file.path)) rows++;
+    rows -= files.flat().length * 1; // headers
+  } else if (name === 'verify') {
+    const result = await verifyChains(files, 2147483647);
+    rows = result.files.reduce((n, f) => n + f.rows, 0);
+    if (!result.ok) throw new Error(`generated files did not verify: ${JSON.stringify(result.findings.slice(0, 3))}`);
+  } else if (name === 'ingest') {
+    const store = await openStore(`${values.store}?schema=bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`);
+    try {
+      for (const chain of files) rows += (await ingestChain(store, chain, { runId: 'bench', sequenceMax: 2147483647, batchSize: 2000 })).rowsStored;
+      await store.query('DROP SCHEMA IF EXISTS ' + (await store.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s + ' CASCADE');
+    } finally {
+      await store.close();
+    }
+  }
+  return { rows, seconds: (performance.now() - started) / 1000 };
+}
+
+async function main(): Promise<void> {
+  if (values.phase && values.dir) {
+    const result = await phase(values.phase, values.dir);
+    process.stdout.write(`${JSON.stringify({ ...result, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+    return;
+  }
+  const mb = Number(values.mb);
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-bench-ingest-'));
+  try {
+    process.stdout.write(`bench/ingest: generating ${mb} MB of AuditSecurity logs in ${values['file-mb']} MB files ...\n`);
+    const rows = generate(dir, mb, Number(values['file-mb']));
+    process.stdout.write(`  ${rows} rows\n`);
+    const results: Record<string, { rows: number; seconds: number; maxRssMb: number }> = {};
+    for (const name of ['read', 'verify', 'ingest']) {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', __filename, '--phase', name, '--dir', dir, '--store', values.store as string], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
+      results[name] = r;
+      process.stdout.write(`${name.padEnd(7)} ${String(Math.round(r.rows / r.seconds)).padStart(9)} rows/s  ${r.seconds.toFixed(1).padStart(6)} s  peak RSS ${r.maxRssMb.toFixed(0)} MB\n`);
+    }
+    const floor = (results.read?.rows ?? 0) / (results.read?.seconds ?? 1);
+    const verifyRate = (results.verify?.rows ?? 0) / (results.verify?.seconds ?? 1);
+    const ingestRate = (results.ingest?.rows ?? 0) / (results.ingest?.seconds ?? 1);
+    process.stdout.write(`ratio verify / read floor: ${(verifyRate / floor).toFixed(2)}; ingest / read floor: ${(ingestRate / floor).toFixed(2)}\n`);
+    const rss = Math.max(...Object.values(results).map((r) => r.maxRssMb));
+    process.stdout.write(
+      `goals: verify >= 250,000 rows/s ${verifyRate >= 250_000 ? 'MET' : 'MISSED'}; ingest >= 50,000 rows/s ${ingestRate >= 50_000 ? 'MET' : 'MISSED'}; peak RSS < 200 MB ${rss < 200 ? 'MET' : 'MISSED'}\n`,
+    );
+    process.stdout.write(`${JSON.stringify({ mb, rows, results })}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench/ingest failed: ${(err as Error).stack}\n`);
+    process.exit(1);
+  },
+);
