@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { readLines } from './line-reader';
 import type { LogFile } from './log-files';
-import { parseHeader, parseRow } from './rows';
+import { parseHeader, parseRow, splitFields } from './rows';
 import { LogFileScanner, newChainState, type ChainState, type Finding, type FileProgress, type VerifiedRow } from './scanner';
 import { batchDigest, GENESIS_DIGEST, rowChecksum } from './digest';
 import { ROW_COLUMNS, type AuditStore, type Sql } from './store';
@@ -60,18 +60,19 @@ async function firstRowChecksum(file: string): Promise<string | undefined> {
 }
 
 function rowValues(batchId: string, file: LogFile, row: VerifiedRow): unknown[] {
+  const fields = splitFields(row.bytes);
   const typed: Record<string, string | null> = Object.fromEntries(Object.values(ROW_COLUMNS).map((c) => [c, null]));
   const extra: Record<string, string> = {};
   row.header.columns.forEach((name, i) => {
     const key = name.trim().toLowerCase();
     if (KNOWN.has(key)) return;
     const column = ROW_COLUMNS[key];
-    if (column) typed[column] = row.fields[i] ?? null;
-    else extra[name] = row.fields[i] ?? '';
+    if (column) typed[column] = fields[i] ?? null;
+    else extra[name] = fields[i] ?? '';
   });
   return [
-    batchId, file.machine, file.service, row.sequence, row.timestampUtc ?? null, row.timestamp, ...Object.values(ROW_COLUMNS).map((c) => typed[c]),
-    Object.keys(extra).length ? JSON.stringify(extra) : null, row.checksum, row.checksumValid, row.fields.join('\t'), path.basename(file.path), row.line,
+    batchId, file.machine, file.service, row.sequence, row.timestampMs === undefined ? null : new Date(row.timestampMs).toISOString(), row.timestamp, ...Object.values(ROW_COLUMNS).map((c) => typed[c]),
+    Object.keys(extra).length ? JSON.stringify(extra) : null, row.checksum, row.checksumValid, row.bytes.toString('utf8'), path.basename(file.path), row.line,
   ];
 }
 

@@ -26,29 +26,62 @@ export function parseHeader(line: Buffer): Header | { error: string } {
   return { columns, index, sequence: index.get('sequence#') as number, timestamp: index.get('timestamp') as number, checksum: index.get('checksum') as number };
 }
 
-const TIMESTAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})([+-])(\d{2}):?(\d{2})$/;
+const digit = (text: string, i: number) => {
+  const d = text.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
+};
+const num = (text: string, from: number, length: number) => {
+  let value = 0;
+  for (let i = from; i < from + length; i++) value = value * 10 + digit(text, i);
+  return value;
+};
 
-/** `20190131T161855.589+0100` (or `+01:00`, either sign) → `2019-01-31T15:18:55.589Z`; undefined if invalid. */
+const dayStart = new Map<string, number>(); // 'YYYYMMDD' → Date.UTC of that day, or NaN if no such day
+
+function utcDayStart(text: string): number {
+  const key = text.slice(0, 8);
+  let start = dayStart.get(key);
+  if (start === undefined) {
+    const y = num(text, 0, 4), mo = num(text, 4, 2), d = num(text, 6, 2);
+    const candidate = Date.UTC(y, mo - 1, d);
+    const check = new Date(candidate);
+    start = mo >= 1 && mo <= 12 && check.getUTCDate() === d && check.getUTCMonth() === mo - 1 ? candidate : NaN; // no 31 February
+    if (dayStart.size > 10_000) dayStart.clear();
+    dayStart.set(key, start);
+  }
+  return start;
+}
+
+/**
+ * `20190131T161855.589+0100` (or `+01:00`, either sign) → epoch milliseconds (UTC); undefined if
+ * invalid. Parsed by position, with the calendar check cached per day: it runs for every row.
+ */
+export function parseQlikTimestampMs(text: string): number | undefined {
+  if ((text.length !== 24 && text.length !== 25) || text.charCodeAt(8) !== 84 /* T */ || text.charCodeAt(15) !== 46 /* . */) return undefined;
+  const sign = text.charCodeAt(19);
+  if (sign !== 43 && sign !== 45) return undefined;
+  if (text.length === 25 && text.charCodeAt(22) !== 58 /* : */) return undefined;
+  const h = num(text, 9, 2), mi = num(text, 11, 2), s = num(text, 13, 2), ms = num(text, 16, 3);
+  const oh = num(text, 20, 2), om = num(text, text.length === 25 ? 23 : 22, 2);
+  if (!(h <= 23 && mi <= 59 && s <= 59 && ms >= 0 && oh <= 23 && om <= 59)) return undefined; // also false for NaN
+  const day = utcDayStart(text);
+  if (Number.isNaN(day)) return undefined;
+  return day + ((h * 60 + mi) * 60 + s) * 1000 + ms - (sign === 45 ? -1 : 1) * (oh * 60 + om) * 60_000;
+}
+
+/** The same as an ISO string (`2019-01-31T15:18:55.589Z`). */
 export function parseQlikTimestamp(text: string): string | undefined {
-  const m = TIMESTAMP.exec(text);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, ms, sign, oh, om] = m.map((v, i) => (i === 8 ? v : Number(v))) as [unknown, number, number, number, number, number, number, number, string, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
-  const local = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  const check = new Date(local);
-  if (check.getUTCDate() !== d || check.getUTCMonth() !== mo - 1) return undefined; // 31 February
-  const offsetMs = (sign === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
-  return new Date(local - offsetMs).toISOString();
+  const ms = parseQlikTimestampMs(text);
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
 export type ParsedRow =
   | {
       ok: true;
-      fields: string[];
       sequence: number;
       timestamp: string;
-      /** UTC ISO time, or undefined when the timestamp is not valid. */
-      timestampUtc: string | undefined;
+      /** UTC epoch milliseconds, or undefined when the timestamp is not valid. */
+      timestampMs: number | undefined;
       checksum: string;
       /** SHA-1 we computed over the row bytes. */
       computedChecksum: string;
@@ -59,28 +92,40 @@ function sequenceOf(text: string | undefined): number | undefined {
   return text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }
 
+const MAX_FIELDS = 256;
+const starts = new Int32Array(MAX_FIELDS + 1); // field start offsets, reused for every row
+
+function field(bytes: Buffer, i: number, fieldCount: number): string | undefined {
+  if (i >= fieldCount || i >= MAX_FIELDS) return undefined;
+  return bytes.toString('utf8', starts[i], i + 1 < fieldCount ? (starts[i + 1] as number) - 1 : bytes.length);
+}
+
+/** Reads only what verification needs (sequence, timestamp, checksum); `splitFields` gives all fields. */
 export function parseRow(bytes: Buffer, header: Header): ParsedRow {
-  // Byte position where the Checksum field starts (just after the TAB before it), and the field count.
   let fieldCount = 1;
-  let checksumStart = header.checksum === 0 ? 0 : -1;
+  starts[0] = 0;
   for (let tab = bytes.indexOf(TAB); tab !== -1; tab = bytes.indexOf(TAB, tab + 1)) {
-    if (fieldCount === header.checksum) checksumStart = tab + 1;
+    if (fieldCount < MAX_FIELDS) starts[fieldCount] = tab + 1;
     fieldCount++;
   }
-  const fields = bytes.toString('utf8').split('\t');
-  const sequence = sequenceOf(fields[header.sequence]);
+  const sequence = sequenceOf(field(bytes, header.sequence, fieldCount));
   if (fieldCount !== header.columns.length) {
     return { ok: false, detail: `${fieldCount} fields, the header has ${header.columns.length}`, sequence };
   }
-  if (sequence === undefined) return { ok: false, detail: `Sequence# '${(fields[header.sequence] ?? '').slice(0, 40)}' is not a number`, sequence };
-  const timestamp = fields[header.timestamp] ?? '';
+  if (sequence === undefined) return { ok: false, detail: `Sequence# '${(field(bytes, header.sequence, fieldCount) ?? '').slice(0, 40)}' is not a number`, sequence };
+  const timestamp = field(bytes, header.timestamp, fieldCount) ?? '';
   return {
     ok: true,
-    fields,
     sequence,
     timestamp,
-    timestampUtc: parseQlikTimestamp(timestamp),
-    checksum: fields[header.checksum] ?? '',
-    computedChecksum: hash('sha1', bytes.subarray(0, checksumStart), 'hex'),
+    timestampMs: parseQlikTimestampMs(timestamp),
+    checksum: field(bytes, header.checksum, fieldCount) ?? '',
+    // The row bytes up to and including the TAB before the Checksum field.
+    computedChecksum: hash('sha1', bytes.subarray(0, header.checksum === 0 ? 0 : starts[header.checksum]), 'hex'),
   };
+}
+
+/** All fields of a row (Qlik's ⇔ ↓ → ↵ escapes kept as they are). */
+export function splitFields(bytes: Buffer): string[] {
+  return bytes.toString('utf8').split('\t');
 }

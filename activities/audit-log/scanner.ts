@@ -66,11 +66,12 @@ export interface FileProgress {
 export interface VerifiedRow {
   line: number;
   offset: number;
-  fields: string[];
+  /** The row's bytes (without CR LF); splitFields() gives its fields. */
+  bytes: Buffer;
   header: Header;
   sequence: number;
   timestamp: string;
-  timestampUtc: string | undefined;
+  timestampMs: number | undefined;
   checksum: string;
   checksumValid: boolean;
 }
@@ -141,9 +142,10 @@ export class LogFileScanner {
     let stop = false;
     for await (const lines of readLineBatches(this.file.path, { start: this.progress.offset })) {
       const out: ScanItem[] = [];
+      let at: FileProgress = this.progress;
+      const found = (finding: Finding) => out.push({ type: 'finding', finding, progress: at });
       for (const raw of lines) {
-        const at = { offset: raw.end, line: line + 1 };
-        const found = (finding: Finding) => out.push({ type: 'finding', finding, progress: at });
+        at = { offset: raw.end, line: line + 1 };
         if (!raw.complete) {
           if (this.file.live) {
             out.push({ type: 'finding', finding: this.finding('incomplete-row', line, 'the last row has no line break yet (still being written); it is read next time'), progress: this.progress });
@@ -175,13 +177,13 @@ export class LogFileScanner {
             for (const f of this.checkSequence(parsed.sequence, parsed.checksum, line)) found(f);
             const checksumValid = parsed.checksum === parsed.computedChecksum;
             if (!checksumValid) found(this.finding('checksum-mismatch', line, `Checksum ${parsed.checksum.slice(0, 40)} does not match the row (SHA-1 ${parsed.computedChecksum})`, parsed.sequence));
-            if (parsed.timestampUtc === undefined) found(this.finding('bad-timestamp', line, `'${parsed.timestamp.slice(0, 40)}' is not YYYYMMDDThhmmss.fff±hhmm`, parsed.sequence));
+            if (parsed.timestampMs === undefined) found(this.finding('bad-timestamp', line, `'${parsed.timestamp.slice(0, 40)}' is not YYYYMMDDThhmmss.fff±hhmm`, parsed.sequence));
             this.summary.rows++;
             this.summary.firstSequence ??= parsed.sequence;
             this.summary.lastSequence = parsed.sequence;
             out.push({
               type: 'row',
-              row: { line, offset: raw.offset, fields: parsed.fields, header, sequence: parsed.sequence, timestamp: parsed.timestamp, timestampUtc: parsed.timestampUtc, checksum: parsed.checksum, checksumValid },
+              row: { line, offset: raw.offset, bytes: raw.bytes, header, sequence: parsed.sequence, timestamp: parsed.timestamp, timestampMs: parsed.timestampMs, checksum: parsed.checksum, checksumValid },
               progress: at,
             });
           }
