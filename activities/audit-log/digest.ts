@@ -3,7 +3,7 @@
 // where a row's checksum here covers every stored column (Qlik's Checksum included), computed from
 // the row exactly as the database returns it, so an UPDATE of any column or a DELETE of any row
 // after ingestion breaks the chain from that batch on.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export const GENESIS_DIGEST = '0'.repeat(64);
 
@@ -24,11 +24,15 @@ function canonical(value: unknown): string {
   return String(value);
 }
 
-/** sha256 over every stored column of a row, as read from the database. */
+/**
+ * sha256 over every stored column of a row. Ingestion computes it from the values it inserts,
+ * verify-store from the values the database returns: the canonical form makes them equal, so any
+ * difference is a change made in the database.
+ */
 export function rowChecksum(row: Record<string, unknown>): string {
-  const hash = createHash('sha256');
-  for (const column of HASHED_COLUMNS) hash.update(canonical(row[column])).update('\u001f');
-  return hash.digest('hex');
+  let text = '';
+  for (const column of HASHED_COLUMNS) text += `${canonical(row[column])}\u001f`;
+  return hash('sha256', text, 'hex');
 }
 
 export function batchDigest(previous: string, rowChecksums: string[]): string {

@@ -59,8 +59,11 @@ async function firstRowChecksum(file: string): Promise<string | undefined> {
   return undefined;
 }
 
+// PostgreSQL text cannot hold NUL: a hostile or damaged file must not make every retry fail.
+const noNul = (text: string) => (text.includes('\u0000') ? text.replace(/\u0000/g, '\ufffd') : text);
+
 function rowValues(batchId: string, file: LogFile, row: VerifiedRow): unknown[] {
-  const fields = splitFields(row.bytes);
+  const fields = splitFields(row.bytes).map(noNul);
   const typed: Record<string, string | null> = Object.fromEntries(Object.values(ROW_COLUMNS).map((c) => [c, null]));
   const extra: Record<string, string> = {};
   row.header.columns.forEach((name, i) => {
@@ -71,25 +74,31 @@ function rowValues(batchId: string, file: LogFile, row: VerifiedRow): unknown[] 
     else extra[name] = fields[i] ?? '';
   });
   return [
-    batchId, file.machine, file.service, row.sequence, row.timestampMs === undefined ? null : new Date(row.timestampMs).toISOString(), row.timestamp, ...Object.values(ROW_COLUMNS).map((c) => typed[c]),
-    Object.keys(extra).length ? JSON.stringify(extra) : null, row.checksum, row.checksumValid, row.bytes.toString('utf8'), path.basename(file.path), row.line,
+    batchId, file.machine, file.service, row.sequence, row.timestampMs === undefined ? null : new Date(row.timestampMs).toISOString(), noNul(row.timestamp), ...Object.values(ROW_COLUMNS).map((c) => typed[c]),
+    Object.keys(extra).length ? JSON.stringify(extra) : null, noNul(row.checksum), row.checksumValid, noNul(row.bytes.toString('utf8')), path.basename(file.path), row.line,
   ];
 }
 
 const COLUMN_TYPES: Record<string, string> = { batch_id: 'bigint', sequence: 'bigint', ts_utc: 'timestamptz', extra: 'jsonb', checksum_valid: 'boolean', line: 'integer' };
 
-/** One INSERT for the whole batch: a parameter per column (an array), unnested by the server. */
+/**
+ * One INSERT for the whole batch: a parameter per column (an array), unnested by the server. Returns
+ * the rows actually inserted (a row already stored, e.g. from the live file, is skipped), in order.
+ */
 async function storeRows(sql: Sql, batchId: string, file: LogFile, rows: VerifiedRow[]): Promise<Record<string, unknown>[]> {
   if (rows.length === 0) return [];
-  const columns: unknown[][] = INSERT_COLUMNS.map(() => []);
-  for (const row of rows) rowValues(batchId, file, row).forEach((value, i) => columns[i]?.push(value));
-  const { rows: inserted } = await sql.query(
+  const values = rows.map((row) => rowValues(batchId, file, row));
+  const columns: unknown[][] = INSERT_COLUMNS.map((_, i) => values.map((v) => v[i]));
+  const { rows: inserted } = await sql.query<{ sequence: string | number; checksum: string }>(
     `INSERT INTO audit_rows (${INSERT_COLUMNS.join(',')})
      SELECT * FROM unnest(${INSERT_COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c] ?? 'text'}[]`).join(',')})
-     ON CONFLICT (machine, service, sequence, checksum) DO NOTHING RETURNING *`,
+     ON CONFLICT (machine, service, sequence, checksum) DO NOTHING RETURNING sequence, checksum`,
     columns,
   );
-  return inserted.sort((a, b) => Number(a.id) - Number(b.id));
+  const stored = new Set(inserted.map((r) => `${r.sequence}\u0000${r.checksum}`));
+  return values
+    .filter((v) => stored.has(`${v[3]}\u0000${v[INSERT_COLUMNS.indexOf('checksum')]}`))
+    .map((v) => Object.fromEntries(INSERT_COLUMNS.map((c, i) => [c, c === 'extra' && typeof v[i] === 'string' ? JSON.parse(v[i] as string) : v[i]])));
 }
 
 /** Rows, findings, digest and checkpoint of one batch: all or nothing. */
