@@ -60,7 +60,7 @@ async function firstRowChecksum(file: string): Promise<string | undefined> {
 }
 
 // PostgreSQL text cannot hold NUL: a hostile or damaged file must not make every retry fail.
-const noNul = (text: string) => (text.includes('\u0000') ? text.replace(/\u0000/g, '\ufffd') : text);
+const noNul = (text: string) => (text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text);
 
 function rowValues(batchId: string, file: LogFile, row: VerifiedRow): unknown[] {
   const fields = splitFields(row.bytes).map(noNul);
