@@ -16,7 +16,7 @@ import { parseConfig, type Config } from '../common/config';
 import { createLogger } from '../common/logger';
 import { createWorker } from '../worker/create-worker';
 import { ARCHIVE_1, ARCHIVE_2, LIVE, auditFile, copySamples } from './helpers/audit-log-factory';
-import { runCli } from './helpers/cli';
+import { runCli, startCli } from './helpers/cli';
 import { workflowBundle } from './helpers/screenshot-testbed';
 import { beforeServerTeardown, devServer } from './helpers/temporal';
 
@@ -185,4 +185,46 @@ test('logs schedule creates and updates the Temporal Schedule; verify-store and 
   const tampered = await runCli(['logs', 'verify-store', '--config', configFile]);
   assert.equal(tampered.status, 1);
   assert.match(tampered.stdout, /TAMPERED: 1 of 3 batches broken; first: batch \d+ \(QLIKSERVER1\/Repository .*\): 1 of its \d+ rows were deleted/);
+});
+
+test('a worker process killed mid-file is replaced; the store then matches the files row for row', async () => {
+  const env = await devServer();
+  const sources = mkdtempSync(path.join(tmpdir(), 'qa-kill-'));
+  writeFileSync(path.join(sources, 'NODE2_AuditSecurity_Engine_2026-01-01T01.00.00Z.log'), auditFile(1, 40000, { signed: true }));
+  writeFileSync(path.join(sources, 'NODE2_AuditSecurity_Engine.txt'), auditFile(40001, 60000, { start: new Date(Date.UTC(2026, 0, 1, 2)) }));
+  const schema = `qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const storeUrl = `${POSTGRES}?schema=${schema}`;
+  const taskQueue = `ingest-kill-${randomUUID()}`;
+  const configFile = path.join(sources, 'config.yaml');
+  writeFileSync(configFile, `temporal: { taskQueue: ${taskQueue} }\nauditSecurityLog: { sources: [ { directory: ${sources} } ], store: '${storeUrl}' }\n`);
+  const store = await openStore(storeUrl);
+  try {
+    const doomed = startCli(['worker', '--config', configFile], '"msg":"worker started"', { env: { TEMPORAL_ADDRESS: env.address } });
+    await doomed.ready;
+    const handle = await startIngestNow(env.client, taskQueue);
+    const started = Date.now();
+    while ((await count(store)) === 0) {
+      assert.ok(Date.now() - started < 60_000, 'ingestion started');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    const atKill = await count(store);
+    assert.ok(atKill < 60000, `killed mid-way (${atKill} rows stored)`);
+
+    const config = parseConfig({ temporal: { taskQueue }, auditSecurityLog: { sources: [{ directory: sources }], store: storeUrl } }, { source: 'test', baseDir: sources });
+    const worker = await createWorker({
+      connection: env.nativeConnection, namespace: 'default', taskQueue,
+      deps: { config, logger: createLogger('test', { level: 'warn' }), auditStore: async () => store },
+      workflowBundle: await workflowBundle(),
+    });
+    const summary = await worker.runUntil(handle.result());
+    assert.equal(await count(store), 60000, 'every row stored');
+    assert.equal(Number((await store.query<{ n: string }>('SELECT count(DISTINCT (sequence, checksum)) AS n FROM audit_rows')).rows[0]?.n), 60000, 'none twice');
+    assert.ok(summary.rowsStored <= 60000 - atKill, 'the second worker did not redo stored rows');
+    assert.deepEqual((await store.query<{ kind: string }>('SELECT kind FROM audit_findings')).rows, [], 'a clean chain: no finding from the interruption');
+    assert.equal((await verifyStore(store)).ok, true);
+  } finally {
+    await store.close();
+  }
 });

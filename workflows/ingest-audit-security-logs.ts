@@ -14,7 +14,7 @@ const { planAuditLogIngestion, recordIngestRun } = proxyActivities<Activities>({
 
 const { ingestAuditLogChain } = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', maximumInterval: '2 minutes', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
   summary: 'Read, verify and store new rows of one machine/service chain',
 });
