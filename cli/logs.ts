@@ -3,7 +3,7 @@ import { buildChains, discoverLogFiles, UnreadablePathError } from '../activitie
 import { verifyChains, type Finding, type FileSummary } from '../activities/audit-log/scanner';
 import { openStore } from '../activities/audit-log/store';
 import { verifyStore } from '../activities/audit-log/verify-store';
-import { createClient } from '../client/connect';
+import { withClient } from '../client/connect';
 import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
 import { requireConfig } from './args';
 import { printHelp, parseCommand } from './args';
@@ -85,18 +85,12 @@ async function ingestCommand(argv: string[]): Promise<number> {
   const { values } = parseCommand(ingestSpec, argv);
   if (values.help) return printHelp(ingestSpec), EXIT_OK;
   const config = requireConfig(values.config, ingestSpec.usage);
-  const { client, taskQueue, close } = await createClient(config);
-  try {
+  return withClient(config, async (client, taskQueue) => {
     const handle = await startIngestNow(client, taskQueue);
-    if (!values.wait) {
-      process.stdout.write(`${JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId })}\n`);
-      return EXIT_OK;
-    }
-    process.stdout.write(`${JSON.stringify(await handle.result())}\n`);
+    const output = values.wait ? await handle.result() : { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+    process.stdout.write(`${JSON.stringify(output)}\n`);
     return EXIT_OK;
-  } finally {
-    await close();
-  }
+  });
 }
 
 const scheduleSpec = {
@@ -116,14 +110,11 @@ async function scheduleCommand(argv: string[]): Promise<number> {
   const { values } = parseCommand(scheduleSpec, argv);
   if (values.help) return printHelp(scheduleSpec), EXIT_OK;
   const config = requireConfig(values.config, scheduleSpec.usage);
-  const { client, taskQueue, close } = await createClient(config);
-  try {
+  return withClient(config, async (client, taskQueue) => {
     const outcome = await upsertIngestSchedule(client, config, taskQueue);
     process.stdout.write(`${JSON.stringify({ scheduleId: INGEST_SCHEDULE_ID, outcome, every: config.auditSecurityLog.every })}\n`);
     return EXIT_OK;
-  } finally {
-    await close();
-  }
+  });
 }
 
 const verifyStoreSpec = {

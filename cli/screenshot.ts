@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import { screenshotEventSchema, type ScreenshotEvent } from '../common/audit-event';
 import { describeIssues } from '../common/validation';
-import { createClient } from '../client/connect';
+import { withClient } from '../client/connect';
 import { startCaptureScreenshot } from '../client/start-screenshot';
 import { parseCommand, printHelp, requireConfig } from './args';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
@@ -49,8 +49,7 @@ export async function screenshotCommand(argv: string[]): Promise<number> {
   const config = requireConfig(values.config, spec.usage);
   if (!values.event) throw new UsageError(`missing --event <file> (usage: ${spec.usage})`);
   const event = readEvent(values.event);
-  const { client, taskQueue, close } = await createClient(config);
-  try {
+  return withClient(config, async (client, taskQueue) => {
     const started = await startCaptureScreenshot(client, taskQueue, event);
     if (!values.wait) {
       process.stdout.write(`${JSON.stringify({ workflowId: started.workflowId, runId: started.runId })}\n`);
@@ -65,7 +64,5 @@ export async function screenshotCommand(argv: string[]): Promise<number> {
       process.stderr.write(`qlik-audit screenshot: workflow ${started.workflowId} failed: ${cause?.message ?? err.message}\n`);
       return EXIT_FAILED;
     }
-  } finally {
-    await close();
-  }
+  });
 }

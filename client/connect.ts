@@ -13,3 +13,13 @@ export async function createClient(config: Config): Promise<{ client: Client; ta
   }
   return { client: new Client({ connection, namespace: target.namespace }), taskQueue: target.taskQueue, close: () => connection.close() };
 }
+
+/** Runs `fn` with a connected client and closes the connection afterwards. */
+export async function withClient<T>(config: Config, fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+  const { client, taskQueue, close } = await createClient(config);
+  try {
+    return await fn(client, taskQueue);
+  } finally {
+    await close();
+  }
+}

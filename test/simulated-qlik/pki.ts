@@ -55,31 +55,21 @@ export function createPki(dir: string, hosts: string[] = ['localhost', ...Array.
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     ],
   });
-  const serverKey = rsaKey();
-  const server = certificate({
-    commonName: 'qlik-sim',
-    publicKey: serverKey.publicKey,
-    issuer: { cert: ca, key: caKey.key },
-    signingKey: caKey.key,
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: hosts.map((h) => (/^[\d.]+$/.test(h) ? { type: 7, ip: h } : { type: 2, value: h })) },
-    ],
-  });
-  const clientKey = rsaKey();
-  const client = certificate({
-    commonName: 'QlikClient',
-    publicKey: clientKey.publicKey,
-    issuer: { cert: ca, key: caKey.key },
-    signingKey: caKey.key,
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', clientAuth: true },
-    ],
-  });
+  // A leaf certificate signed by the CA: the server's (for every loopback host) and the client's.
+  const leaf = (commonName: string, usage: object, ...extra: object[]) => {
+    const key = rsaKey();
+    const cert = certificate({
+      commonName,
+      publicKey: key.publicKey,
+      issuer: { cert: ca, key: caKey.key },
+      signingKey: caKey.key,
+      extensions: [{ name: 'basicConstraints', cA: false }, { name: 'keyUsage', digitalSignature: true, keyEncipherment: true }, { name: 'extKeyUsage', ...usage }, ...extra],
+    });
+    return { key, cert };
+  };
+  const altNames = hosts.map((h) => (/^[\d.]+$/.test(h) ? { type: 7, ip: h } : { type: 2, value: h }));
+  const { key: serverKey, cert: server } = leaf('qlik-sim', { serverAuth: true }, { name: 'subjectAltName', altNames });
+  const { key: clientKey, cert: client } = leaf('QlikClient', { clientAuth: true });
   const pki = {
     dir,
     caCert: forge.pki.certificateToPem(ca),
