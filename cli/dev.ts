@@ -3,7 +3,7 @@
 // --demo) a simulated Qlik Sense with sample events.
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { runDemoEvents, startDemoQlik, type Demo, type DemoRun } from '../client/demo';
+import { runDemoAuditLogs, runDemoEvents, startDemoQlik, type Demo, type DemoRun } from '../client/demo';
 import { startReceiver, type RunningReceiver } from '../client/receiver/start-receiver';
 import { loadConfig, parseConfig, type Config } from '../common/config';
 import type { ScreenshotResult } from '../common/screenshot-result';
@@ -46,8 +46,11 @@ async function showDemo(demo: Demo, receiverUrl: string, address: string, uiUrl:
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   let runs: DemoRun[];
+  let logs: Awaited<ReturnType<typeof runDemoAuditLogs>>;
   try {
     runs = await runDemoEvents(demo, receiverUrl, (workflowId) => client.workflow.getHandle(workflowId).result() as Promise<ScreenshotResult>);
+    say('Demo: verifying and ingesting the sample AuditSecurity logs ...');
+    logs = await runDemoAuditLogs(client, config);
   } finally {
     await connection.close();
   }
@@ -59,6 +62,13 @@ async function showDemo(demo: Demo, receiverUrl: string, address: string, uiUrl:
   }
   const folder = config.screenshots.storageTargets.find((t) => t.enable)?.directory;
   if (folder) say(`Screenshots are in ${folder}`);
+  const { verification: v, ingest } = logs;
+  const errors = v.findings.filter((f) => f.severity === 'error').length;
+  say(
+    `Audit logs (${config.auditSecurityLog.sources.map((s) => s.directory).join(', ')}): ${v.files.length} files, ` +
+      `${v.files.reduce((n, f) => n + f.rows, 0)} rows, ${errors} error findings, ${v.findings.length - errors} info (${[...new Set(v.findings.map((f) => f.kind))].join(', ') || 'none'})`,
+  );
+  say(`  ingested ${ingest.rowsStored} rows into ${config.auditSecurityLog.store}; schedule ingest-audit-security-logs runs every ${config.auditSecurityLog.every}: ${uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
   say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent('QlikUserId="anna"')}`);
   say('');
 }

@@ -1,8 +1,14 @@
 // The demo behind `qlik-audit dev --demo`: the simulated Qlik Sense from the test suite (QPS and proxy
 // over mutual TLS, with a CA and client certificate generated under ./var/demo-certs), a config that
 // points at it, and sample Audit.qs events posted through the real event API — one per outcome.
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { buildChains, discoverLogFiles } from '../activities/audit-log/log-files';
+import { verifyChains } from '../activities/audit-log/scanner';
+import type { IngestSummary } from '../common/ingest-types';
+import type { Config } from '../common/config';
+import { startIngestNow, upsertIngestSchedule } from './ingest-schedule';
 import type { ScreenshotResult } from '../common/screenshot-result';
 import { createPki, type Pki } from '../test/simulated-qlik/pki';
 import { SimulatedQlik } from '../test/simulated-qlik/simulated-qlik';
@@ -16,7 +22,12 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
+/** Real Qlik AuditSecurity logs shipped for the demo (CC0; see demo/qlik-logs/PROVENANCE.md). */
+const DEMO_LOGS = path.resolve(__dirname, '..', 'demo', 'qlik-logs');
+
 export async function startDemoQlik(varDir: string): Promise<Demo> {
+  const logDir = path.join(varDir, 'qlik-logs');
+  if (!existsSync(logDir)) cpSync(DEMO_LOGS, logDir, { recursive: true, filter: (src) => !src.endsWith('.md') });
   const certDir = path.join(varDir, 'demo-certs');
   const pki = existsSync(path.join(certDir, 'root.pem')) ? loadPki(certDir) : createPki(certDir);
   const qlik = await new SimulatedQlik({ pki }).start();
@@ -33,6 +44,7 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
         storageTargets: [{ enable: true, type: 'flat', directory: path.join(varDir, 'screenshots') }],
         auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort } },
       },
+      auditSecurityLog: { sources: [{ directory: logDir }], store: `pglite:${path.join(varDir, 'auditdb')}`, every: '1m' },
     },
     stop: () => qlik.stop(),
   };
@@ -84,4 +96,13 @@ export async function runDemoEvents(demo: Demo, receiverUrl: string, waitForResu
     }
   }
   return runs;
+}
+
+/** Verifies the demo logs offline, schedules ingestion, and runs one ingestion now. */
+export async function runDemoAuditLogs(client: Client, config: Config) {
+  const sources = config.auditSecurityLog.sources.map((s) => s.directory);
+  const verification = await verifyChains(buildChains(await discoverLogFiles(sources)), config.auditSecurityLog.sequenceMax);
+  await upsertIngestSchedule(client, config, config.temporal.taskQueue);
+  const ingest: IngestSummary = await (await startIngestNow(client, config.temporal.taskQueue)).result();
+  return { verification, ingest };
 }

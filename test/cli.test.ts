@@ -89,6 +89,8 @@ test('qlik-audit dev --demo serves the Web UI, gRPC and receiver, runs the demo,
     assert.match(stdout, /-> stored: .*\.png/);
     assert.match(stdout, /-> skipped \(identity-unparseable\)/);
     assert.match(stdout, /-> blocked \(host-not-allowed\)/);
+    assert.match(stdout, /Audit logs \(.*\): 3 files, 281 rows, 0 error findings, 1 info \(service-restart\)/);
+    assert.match(stdout, /ingested 281 rows into pglite:/);
     assert.match(stdout, /http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/screenshot-/);
     assert.equal((await fetch('http://127.0.0.1:8181/api/v1/test-connection')).status, 200, 'the receiver runs');
     assert.match(await (await fetch('http://127.0.0.1:9464/metrics')).text(), /temporal_/, 'worker metrics are served');
