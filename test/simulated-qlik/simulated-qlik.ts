@@ -80,6 +80,8 @@ export class SimulatedQlik {
   readonly routes = new Map<string, Route>();
   /** Fault injection for QPS ticket requests. */
   readonly faults = { ticketStatuses: [] as number[], ticketFailureRate: 0, ticketDelayMs: 0, refuseUsers: new Set<string>() };
+  /** What QPS was asked and how many of those answers were injected faults. */
+  readonly stats = { ticketRequests: 0, injectedFaults: 0 };
   readonly qlikHost: string;
   private readonly statusCounters = new Map<string, number>();
   private readonly listeners: Listener[] = [];
@@ -201,8 +203,12 @@ export class SimulatedQlik {
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       const answer = () => {
+        this.stats.ticketRequests++;
         const fault = this.faults.ticketStatuses.shift() ?? (Math.random() < this.faults.ticketFailureRate ? 503 : undefined);
-        if (fault) return this.json(res, fault, { error: 'injected fault' });
+        if (fault) {
+          this.stats.injectedFaults++;
+          return this.json(res, fault, { error: 'injected fault' });
+        }
         let user: { UserDirectory?: unknown; UserId?: unknown };
         try {
           user = JSON.parse(body);
