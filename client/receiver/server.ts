@@ -6,7 +6,7 @@
 // failing field paths), 429 rate limit, 503 Temporal unreachable (with Retry-After).
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { auditEventSchema, screenshotEventSchema, screenshotWorkflowId, SCREENSHOT_EVENT_TYPE } from '../../common/audit-event';
 import type { Config } from '../../common/config';
 import type { Logger } from '../../common/logger';
@@ -32,7 +32,12 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
   const { config, client, taskQueue } = options;
   const metrics = options.metrics ?? createReceiverMetrics();
   const tokenOk = bearerTokenChecker(config.eventApi.apiToken);
-  const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT_BYTES, disableRequestLogging: true, trustProxy: false });
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }), // we log each event once, with its ids
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: false,
+  });
 
   const reject = (reply: FastifyReply, status: number, type: string | undefined, outcome: EventOutcome, body: object) => {
     metrics.count(type, outcome);
