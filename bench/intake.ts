@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { percentile, pool } from './concurrency';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Pool } from 'undici';
@@ -23,19 +24,7 @@ const EVENTS = Number(values.events);
 const CONCURRENCY = Number(values.concurrency);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 const events = (tag: string) => Array.from({ length: EVENTS }, (_, i) => screenshotEvent(`https://qlik.example.com/tempcontent/${tag}/${i}.png`, `LAB\\user${i % 20}`));
 

@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { percentile, pool } from './concurrency';
 import { MockActivityEnvironment, TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -46,9 +47,6 @@ const PACED = Number(values.paced);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 function makeEvents(qlik: SimulatedQlik, tag: string, count = EVENTS): ScreenshotEvent[] {
   return Array.from({ length: count }, (_, i) => screenshotEvent(qlik.url(`/tempcontent/${tag}/${i}.png`), `LAB\\user${i % USERS}`));
@@ -69,15 +67,6 @@ function makeConfig(dir: string, qlik: SimulatedQlik, certs: ReturnType<typeof c
   );
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
 
 interface Figures {
   seconds: number;
@@ -89,8 +78,7 @@ interface Figures {
 }
 
 function figures(latencies: number[], seconds: number, tickets: number): Figures {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return { seconds, perSecond: latencies.length / seconds, p50: percentile(sorted, 50), p95: percentile(sorted, 95), ticketsPerEvent: tickets / latencies.length, ticketsPerUser: tickets / USERS };
+  return { seconds, perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p95: percentile(latencies, 95), ticketsPerEvent: tickets / latencies.length, ticketsPerUser: tickets / USERS };
 }
 
 function print(name: string, f: Figures): void {
