@@ -16,6 +16,7 @@ import { resolveTemporalBinaries } from '../common/temporal-cli';
 import { startDevServer } from '../worker/dev-server';
 import { startCli } from './helpers/cli';
 import { screenshotEvent } from './helpers/events';
+import { freePort } from './helpers/ports';
 import { startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 import { historyText } from './helpers/workflow-history';
@@ -28,8 +29,7 @@ test('chaos: every acknowledged event is stored exactly once despite QPS faults,
   const { qlik } = bed;
   qlik.faults.ticketFailureRate = 0.3;
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-chaos-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const serverOptions = { cli: resolveTemporalBinaries().cli, ip: '127.0.0.1', port, uiPort: port + 1, dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'temporal.log') };
+  const serverOptions = { cli: resolveTemporalBinaries().cli, ip: '127.0.0.1', port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'temporal.log') };
   let server = await startDevServer(serverOptions);
   const startWorker = () => startCli(['worker', '--config', bed.configFile], '"msg":"worker started"', { env: { TEMPORAL_ADDRESS: server.address }, timeoutMs: 60_000 });
   let worker = startWorker();

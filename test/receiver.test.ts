@@ -15,6 +15,7 @@ import { createLogger } from '../common/logger';
 import { resolveTemporalBinaries } from '../common/temporal-cli';
 import { startDevServer } from '../worker/dev-server';
 import { screenshotEvent } from './helpers/events';
+import { freePort } from './helpers/ports';
 import { startTestbed, type Testbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 
@@ -163,8 +164,7 @@ test('200 concurrent posts give 200 workflows and 200 files, no duplicates', asy
 
 test('Temporal down: 503 with Retry-After and nothing started; accepted again once it is back', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-down-'));
-  const port = 17233 + Math.floor(Math.random() * 1000);
-  const options = { cli: resolveTemporalBinaries().cli, ip: '127.0.0.1', port, uiPort: port + 1000, dbFile: path.join(dir, 'db.sqlite'), logFile: path.join(dir, 'server.log') };
+  const options = { cli: resolveTemporalBinaries().cli, ip: '127.0.0.1', port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'db.sqlite'), logFile: path.join(dir, 'server.log') };
   let server = await startDevServer(options);
   const connection = Connection.lazy({ address: server.address });
   const client = new Client({ connection });
