@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { readLines } from './line-reader';
 import type { LogFile } from './log-files';
-import { parseHeader, parseRow, splitFields } from './rows';
+import { parseHeader, parseRow, splitFields, type Header } from './rows';
 import { LogFileScanner, newChainState, type ChainState, type Finding, type FileProgress, type VerifiedRow } from './scanner';
 import { batchDigest, GENESIS_DIGEST, rowChecksum } from './digest';
 import { ROW_COLUMNS, type AuditStore, type Sql } from './store';
@@ -62,20 +62,36 @@ async function firstRowChecksum(file: string): Promise<string | undefined> {
 // PostgreSQL text cannot hold NUL: a hostile or damaged file must not make every retry fail.
 const noNul = (text: string) => (text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text);
 
+const TYPED_COLUMNS = Object.values(ROW_COLUMNS);
+
+/** Where each header column goes: a typed column's index, or the name to keep in `extra` (once per header). */
+const layouts = new WeakMap<Header, { typed: number[]; extra: [string, number][] }>();
+function layoutOf(header: Header) {
+  let layout = layouts.get(header);
+  if (!layout) {
+    const typed = TYPED_COLUMNS.map(() => -1);
+    const extra: [string, number][] = [];
+    header.columns.forEach((name, i) => {
+      const key = name.trim().toLowerCase();
+      if (KNOWN.has(key)) return;
+      const column = ROW_COLUMNS[key];
+      if (column) typed[TYPED_COLUMNS.indexOf(column)] = i;
+      else extra.push([name, i]);
+    });
+    layout = { typed, extra };
+    layouts.set(header, layout);
+  }
+  return layout;
+}
+
 function rowValues(batchId: string, file: LogFile, row: VerifiedRow): unknown[] {
-  const fields = splitFields(row.bytes).map(noNul);
-  const typed: Record<string, string | null> = Object.fromEntries(Object.values(ROW_COLUMNS).map((c) => [c, null]));
-  const extra: Record<string, string> = {};
-  row.header.columns.forEach((name, i) => {
-    const key = name.trim().toLowerCase();
-    if (KNOWN.has(key)) return;
-    const column = ROW_COLUMNS[key];
-    if (column) typed[column] = fields[i] ?? null;
-    else extra[name] = fields[i] ?? '';
-  });
+  const fields = splitFields(row.bytes);
+  const { typed, extra } = layoutOf(row.header);
+  const extras = extra.length ? JSON.stringify(Object.fromEntries(extra.map(([name, i]) => [name, noNul(fields[i] ?? '')]))) : null;
   return [
-    batchId, file.machine, file.service, row.sequence, row.timestampMs === undefined ? null : new Date(row.timestampMs).toISOString(), noNul(row.timestamp), ...Object.values(ROW_COLUMNS).map((c) => typed[c]),
-    Object.keys(extra).length ? JSON.stringify(extra) : null, noNul(row.checksum), row.checksumValid, noNul(row.bytes.toString('utf8')), path.basename(file.path), row.line,
+    batchId, file.machine, file.service, row.sequence, row.timestampMs === undefined ? null : new Date(row.timestampMs).toISOString(), noNul(row.timestamp),
+    ...typed.map((i) => (i < 0 ? null : noNul(fields[i] ?? ''))),
+    extras, noNul(row.checksum), row.checksumValid, noNul(row.bytes.toString('utf8')), path.basename(file.path), row.line,
   ];
 }
 
@@ -185,28 +201,40 @@ export async function ingestChain(store: AuditStore, chain: LogFile[], options: 
     const scanner = new LogFileScanner(file, state, { sequenceMax: options.sequenceMax, resume: resume && resume.offset > 0 ? resume : undefined });
     let pendingRows: VerifiedRow[] = [];
     let pendingFindings: Finding[] = [];
+    // One commit in flight while the next chunk is read and parsed: PostgreSQL and this process work
+    // at the same time. Commits stay in order, so checkpoints only ever move forward.
+    let inFlight: Promise<void> = Promise.resolve();
     const flush = async (progress: FileProgress, complete: boolean) => {
-      const stored = await commitBatch(store, file, { rows: pendingRows, findings: pendingFindings, progress, state: structuredClone(state), complete, summary: scanner.summary }, options.runId);
-      result.rowsStored += stored;
-      for (const f of pendingFindings) result.findings[f.kind] = (result.findings[f.kind] ?? 0) + 1;
+      const batch = { rows: pendingRows, findings: pendingFindings, progress, state: structuredClone(state), complete, summary: { ...scanner.summary } };
       pendingRows = [];
       pendingFindings = [];
-      options.onProgress?.({ file: file.path, offset: progress.offset, line: progress.line, rowsStored: result.rowsStored });
+      await inFlight;
+      options.signal?.throwIfAborted(); // cancelled (or heartbeat lost) while waiting: start no new commit
+      inFlight = commitBatch(store, file, batch, options.runId).then((stored) => {
+        result.rowsStored += stored;
+        for (const f of batch.findings) result.findings[f.kind] = (result.findings[f.kind] ?? 0) + 1;
+        options.onProgress?.({ file: file.path, offset: progress.offset, line: progress.line, rowsStored: result.rowsStored });
+      });
+      inFlight.catch(() => undefined); // awaited by the next flush or at the end of the file
     };
-    for await (const items of scanner.scan()) {
-      // The scanner has already moved the chain state past this chunk, so a batch is committed at a
-      // chunk boundary: its checkpoint, state and rows then all describe the same point in the file.
-      for (const item of items) {
-        if (item.type === 'row') pendingRows.push(item.row);
-        else pendingFindings.push(item.finding);
+    try {
+      for await (const items of scanner.scan()) {
+        // The scanner has already moved the chain state past this chunk, so a batch is committed at a
+        // chunk boundary: its checkpoint, state and rows then all describe the same point in the file.
+        for (const item of items) {
+          if (item.type === 'row') pendingRows.push(item.row);
+          else pendingFindings.push(item.finding);
+        }
+        const last = items.at(-1);
+        if (last && pendingRows.length >= batchSize) {
+          await flush(last.progress, false);
+        }
       }
-      const last = items.at(-1);
-      if (last && pendingRows.length >= batchSize) {
-        await flush(last.progress, false);
-        options.signal?.throwIfAborted();
-      }
+      await flush(scanner.progress, !file.live);
+    } finally {
+      await inFlight.catch(() => undefined); // never leave a commit running behind a failed or aborted scan
     }
-    await flush(scanner.progress, !file.live);
+    await inFlight;
   }
   return result;
 }
