@@ -73,7 +73,7 @@ async function phase(name: string, dir: string): Promise<{ rows: number; seconds
   } else if (name === 'ingest') {
     const store = await openStore(`${values.store}?schema=bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`);
     try {
-      for (const chain of files) rows += (await ingestChain(store, chain, { runId: 'bench', sequenceMax: 2147483647, batchSize: 2000 })).rowsStored;
+      for (const chain of files) rows += (await ingestChain(store, chain, { runId: 'bench', sequenceMax: 2147483647, batchSize: 1000 })).rowsStored; // the activity's default
       await store.query('DROP SCHEMA IF EXISTS ' + (await store.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s + ' CASCADE');
     } finally {
       await store.close();

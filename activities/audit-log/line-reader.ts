@@ -19,7 +19,7 @@ export interface Line {
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 /**
- * Lines in batches (one batch per read chunk of 1 MiB): one asynchronous step per chunk instead of
+ * Lines in batches (one batch per read chunk of 256 KiB): one asynchronous step per chunk instead of
  * per line, which is what makes verification fast.
  */
 export async function* readLineBatches(file: string, options: { start?: number; maxLineBytes?: number } = {}): AsyncGenerator<Line[]> {
@@ -28,7 +28,7 @@ export async function* readLineBatches(file: string, options: { start?: number; 
   let parts: Buffer[] = [];
   let length = 0;
   let tooLong = false;
-  const stream = createReadStream(file, { start: options.start ?? 0, highWaterMark: 1024 * 1024 });
+  const stream = createReadStream(file, { start: options.start ?? 0, highWaterMark: 256 * 1024 });
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     const batch: Line[] = [];
     let from = 0;

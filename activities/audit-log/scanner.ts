@@ -129,7 +129,7 @@ export class LogFileScanner {
     state.lastChecksum = checksum;
   }
 
-  /** Yields the items of each read chunk together (one asynchronous step per MiB, not per row). */
+  /** Yields the items of each read chunk (256 KiB) together: one asynchronous step per chunk, not per row. */
   async *scan(): AsyncGenerator<ScanItem[]> {
     const header = await this.readHeader();
     if ('error' in header) {
