@@ -4,8 +4,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { NonRetryable, Retryable } from '../common/failure-types';
 
-export { NonRetryable, Retryable };
-
 export function permanent(type: keyof typeof NonRetryable, message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, NonRetryable[type]);
 }

@@ -2,8 +2,8 @@
 // server (Web UI on :8233, state in ./var/temporal.sqlite), a worker, the event receiver, and (with
 // --demo) a simulated Qlik Sense with sample events.
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { runDemoAuditLogs, runDemoEvents, startDemoQlik, type Demo, type DemoRun } from '../client/demo';
+import { withClient } from '../client/connect';
+import { runDemoAuditLogs, runDemoEvents, startDemoQlik, type Demo } from '../client/demo';
 import { startReceiver, type RunningReceiver } from '../client/receiver/start-receiver';
 import { loadConfig, parseConfig, type Config } from '../common/config';
 import type { ScreenshotResult } from '../common/screenshot-result';
@@ -40,20 +40,14 @@ const DEV_UI_PORT = 8233;
 const DEV_METRICS = '127.0.0.1:9464';
 
 /** Posts the sample events and prints what happened to each, with links into the Web UI. */
-async function showDemo(demo: Demo, receiverUrl: string, address: string, uiUrl: string, config: Config, say: (line: string) => void) {
+async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: Config, say: (line: string) => void) {
   say('');
   say('Demo: posting sample Audit.qs events to the receiver ...');
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  let runs: DemoRun[];
-  let logs: Awaited<ReturnType<typeof runDemoAuditLogs>>;
-  try {
-    runs = await runDemoEvents(demo, receiverUrl, (workflowId) => client.workflow.getHandle(workflowId).result() as Promise<ScreenshotResult>);
+  const { runs, logs } = await withClient(config, async (client) => {
+    const runs = await runDemoEvents(demo, receiverUrl, (workflowId) => client.workflow.getHandle(workflowId).result() as Promise<ScreenshotResult>);
     say('Demo: verifying and ingesting the sample AuditSecurity logs ...');
-    logs = await runDemoAuditLogs(client, config);
-  } finally {
-    await connection.close();
-  }
+    return { runs, logs: await runDemoAuditLogs(client, config) };
+  });
   for (const run of runs) {
     say(`  - ${run.title}`);
     if (run.error) say(`      error: ${run.error}`);
@@ -125,7 +119,7 @@ export async function devCommand(argv: string[]): Promise<number> {
   say(`Temporal gRPC:    ${server.address}  (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`);
   say(`Event receiver:   ${receiver.url}/api/v1/audit-event`);
   say(`Worker metrics:   http://${DEV_METRICS}/metrics   receiver metrics: ${receiver.url}/metrics`);
-  if (demo) await showDemo(demo, receiver.url, server.address, server.uiUrl, config, say);
+  if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, say);
   say('Ready. Press Ctrl-C to stop.');
 
   // Ctrl-C / SIGTERM: the SDK shuts the worker down on these signals; then we stop the server.

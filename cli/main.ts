@@ -1,20 +1,20 @@
 // `qlik-audit`: the command line (SPEC section 2). Each command lives in its own file.
 import { describeError, EXIT_USAGE, exitCodeFor } from './errors';
-import { devCommand } from './dev';
-import { logsCommand } from './logs';
-import { receiverCommand } from './receiver';
-import { screenshotCommand } from './screenshot';
-import { workerCommand } from './worker';
 
 type Command = (argv: string[]) => Promise<number>;
 
-const commands: Record<string, { run: Command; summary: string }> = {
-  dev: { run: devCommand, summary: 'local stack: Temporal dev server + UI, worker (--demo: with sample data)' },
-  worker: { run: workerCommand, summary: 'run a worker for all workflows and activities' },
-  receiver: { run: receiverCommand, summary: 'run the event API (POST /api/v1/audit-event, Butler SOS compatible)' },
-  logs: { run: logsCommand, summary: 'AuditSecurity logs: verify, ingest, schedule, verify-store' },
-  screenshot: { run: screenshotCommand, summary: 'start captureScreenshot for an event file (--wait for the result)' },
+// Each command is loaded only when it runs: `logs verify` or `--help` need neither the Temporal
+// worker nor the HTTP server. (require, not import(): this is a CommonJS package run through tsx's
+// CommonJS hook.)
+/* eslint-disable @typescript-eslint/no-require-imports */
+const commands: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  dev: { load: async () => (require('./dev') as typeof import('./dev')).devCommand, summary: 'local stack: Temporal dev server + UI, worker (--demo: with sample data)' },
+  worker: { load: async () => (require('./worker') as typeof import('./worker')).workerCommand, summary: 'run a worker for all workflows and activities' },
+  receiver: { load: async () => (require('./receiver') as typeof import('./receiver')).receiverCommand, summary: 'run the event API (POST /api/v1/audit-event, Butler SOS compatible)' },
+  logs: { load: async () => (require('./logs') as typeof import('./logs')).logsCommand, summary: 'AuditSecurity logs: verify, ingest, schedule, verify-store' },
+  screenshot: { load: async () => (require('./screenshot') as typeof import('./screenshot')).screenshotCommand, summary: 'start captureScreenshot for an event file (--wait for the result)' },
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const HELP = `Usage: qlik-audit <command> [options]
 
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    return await command.run(rest);
+    return await (await command.load())(rest);
   } catch (err) {
     process.stderr.write(`qlik-audit ${name}: ${describeError(err, rest.includes('--verbose'))}\n`);
     return exitCodeFor(err);

@@ -3,7 +3,7 @@ import { Client } from '@temporalio/client';
 import type { Config } from '../common/config';
 import { connectClient, temporalTarget } from '../common/temporal-connection';
 
-export async function createClient(config: Config): Promise<{ client: Client; taskQueue: string; close(): Promise<void> }> {
+async function createClient(config: Config): Promise<{ client: Client; taskQueue: string; close(): Promise<void> }> {
   const target = temporalTarget(config);
   let connection;
   try {

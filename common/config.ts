@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { describeIssues } from './validation';
 
 const hostName = z.string().min(1).max(253);
 const port = z.number().int().min(1).max(65535);
@@ -100,20 +101,6 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function keyPath(parts: readonly PropertyKey[]): string {
-  return parts.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || '(top level)';
-}
-
-/** One line per problem, each naming the key path, e.g. `temporal.adress: unknown key`. */
-export function describeConfigIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => `${keyPath([...issue.path, key])}: unknown key`).join('; ');
-    }
-    return `${keyPath(issue.path)}: ${issue.message}`;
-  });
-}
-
 /** Makes relative file and folder settings relative to the config file, not to the current folder. */
 function resolvePaths(config: Config, baseDir: string): Config {
   const abs = (p: string) => (path.isAbsolute(p) ? p : path.resolve(baseDir, p));
@@ -145,7 +132,7 @@ function resolvePaths(config: Config, baseDir: string): Config {
 export function parseConfig(raw: unknown, options: { source: string; baseDir: string }): Config {
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
-    throw new ConfigError(`invalid config ${options.source}: ${describeConfigIssues(result.error).join('; ')}`);
+    throw new ConfigError(`invalid config ${options.source}: ${describeIssues(result.error, Infinity)}`);
   }
   return resolvePaths(result.data, options.baseDir);
 }

@@ -1,8 +1,18 @@
-// Turning zod errors into the one-line messages users see: each failing field by its path.
+// Turning zod errors into the one-line messages users see: each failing field by its key path
+// (config files and event files alike).
 import type { z } from 'zod';
 
+/** `screenshots.storageTargets[0].type`; `(top level)` for the root. */
+export function keyPath(parts: readonly PropertyKey[]): string {
+  return parts.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || '(top level)';
+}
+
+/** `path: problem; path: problem` — unknown keys named one by one; at most `max` problems. */
 export function describeIssues(error: z.ZodError, max = 5): string {
-  const lines = error.issues.slice(0, max).map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`);
+  const lines = error.issues.slice(0, max).map((issue) => {
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${keyPath([...issue.path, key])}: unknown key`).join('; ');
+    return `${keyPath(issue.path)}: ${issue.message}`;
+  });
   if (error.issues.length > max) lines.push(`and ${error.issues.length - max} more`);
   return lines.join('; ');
 }
