@@ -25,6 +25,7 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
     phase: { type: 'string' },
     dir: { type: 'string' },
+    'batch-size': { type: 'string' },
   },
 });
 
@@ -71,10 +72,14 @@ async function phase(name: string, dir: string): Promise<{ rows: number; seconds
     rows = result.files.reduce((n, f) => n + f.rows, 0);
     if (!result.ok) throw new Error(`generated files did not verify: ${JSON.stringify(result.findings.slice(0, 3))}`);
   } else if (name === 'ingest') {
-    const store = await openStore(`${values.store}?schema=bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`);
+    const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const store = await openStore(`${values.store}?schema=${schema}`);
     try {
-      for (const chain of files) rows += (await ingestChain(store, chain, { runId: 'bench', sequenceMax: 2147483647, batchSize: 1000 })).rowsStored; // the activity's default
-      await store.query('DROP SCHEMA IF EXISTS ' + (await store.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s + ' CASCADE');
+      const batchSize = values['batch-size'] ? Number(values['batch-size']) : undefined; // default: the activity's
+      for (const chain of files) rows += (await ingestChain(store, chain, { runId: 'bench', sequenceMax: 2147483647, batchSize })).rowsStored;
+      const seconds = (performance.now() - started) / 1000;
+      await store.query(`DROP SCHEMA ${schema} CASCADE`); // not timed
+      return { rows, seconds };
     } finally {
       await store.close();
     }

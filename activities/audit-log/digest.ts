@@ -1,39 +1,48 @@
 // The tamper-evident store (SPEC 5.6, beyond Qlik): every stored batch appends
 //   digest = sha256(previous digest ‖ the batch's row checksums in order)
-// where a row's checksum here covers every stored column (Qlik's Checksum included), computed from
-// the row exactly as the database returns it, so an UPDATE of any column or a DELETE of any row
-// after ingestion breaks the chain from that batch on.
+// where a row's checksum here is sha256 of the row's line in PostgreSQL COPY text format: every stored
+// column (Qlik's Checksum included) but the batch id, escaped, `\N` for NULL. Ingestion hashes the
+// line it sends to COPY; verify-store re-encodes the row exactly as the database returns it. So an
+// UPDATE of any column (even '' to NULL) or a DELETE of any row after ingestion breaks the chain from
+// that batch on.
 import { createHash, hash } from 'node:crypto';
+import { ROW_COLUMNS } from './store';
 
 export const GENESIS_DIGEST = '0'.repeat(64);
 
-const HASHED_COLUMNS = [
-  'machine', 'service', 'sequence', 'ts_utc', 'ts_text', 'product_version', 'hostname', 'event_id', 'description',
-  'proxy_session_id', 'proxy_package_id', 'request_sequence_id', 'user_directory', 'user_id', 'object_id', 'object_name',
-  'security_class', 'client_host_address', 'origin_service', 'origin', 'context', 'command', 'result', 'message', 'extra',
-  'checksum', 'checksum_valid', 'raw', 'file_name', 'line',
+/**
+ * Every stored column of a row but its batch, in COPY order: the columns that are the same for a
+ * whole file first, `raw` (the only one that contains TABs) last.
+ */
+export const HASHED_COLUMNS = [
+  'machine', 'service', 'file_name', 'sequence', 'ts_utc', 'ts_text', ...Object.values(ROW_COLUMNS), 'extra',
+  'checksum', 'checksum_valid', 'line', 'raw',
 ] as const;
 
-function canonical(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-    return JSON.stringify(Object.fromEntries(entries));
-  }
-  return String(value);
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** Text escaped for COPY (backslash, TAB, LF, CR). */
+export const copyEscape = (text: string) => (/[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] as string) : text);
+
+/** JSON with its keys sorted: a jsonb column returns keys in its own order. */
+export function sortedJson(value: object): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
-/**
- * sha256 over every stored column of a row. Ingestion computes it from the values it inserts,
- * verify-store from the values the database returns: the canonical form makes them equal, so any
- * difference is a change made in the database.
- */
-export function rowChecksum(row: Record<string, unknown>): string {
-  let text = '';
-  for (const column of HASHED_COLUMNS) text += `${canonical(row[column])}\u001f`;
-  return hash('sha256', text, 'hex');
+function copyValue(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  if (value instanceof Date) return value.toISOString();
+  return copyEscape(typeof value === 'object' ? sortedJson(value) : String(value));
 }
+
+/** A stored row (as the database returns it) in COPY text format, without the batch id. */
+export function rowLine(row: Record<string, unknown>): string {
+  return HASHED_COLUMNS.map((column) => copyValue(row[column])).join('\t');
+}
+
+export const lineChecksum = (line: string) => hash('sha256', line, 'hex');
+
+export const rowChecksum = (row: Record<string, unknown>) => lineChecksum(rowLine(row));
 
 export function batchDigest(previous: string, rowChecksums: string[]): string {
   return createHash('sha256').update(previous).update('\n').update(rowChecksums.join('\n')).digest('hex');

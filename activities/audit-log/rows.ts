@@ -100,7 +100,7 @@ function field(bytes: Buffer, i: number, fieldCount: number): string | undefined
   return bytes.toString('utf8', starts[i], i + 1 < fieldCount ? (starts[i + 1] as number) - 1 : bytes.length);
 }
 
-/** Reads only what verification needs (sequence, timestamp, checksum); `splitFields` gives all fields. */
+/** Reads only what verification needs (sequence, timestamp, checksum); ingestion splits the rest. */
 export function parseRow(bytes: Buffer, header: Header): ParsedRow {
   let fieldCount = 1;
   starts[0] = 0;
@@ -123,9 +123,4 @@ export function parseRow(bytes: Buffer, header: Header): ParsedRow {
     // The row bytes up to and including the TAB before the Checksum field.
     computedChecksum: hash('sha1', bytes.subarray(0, header.checksum === 0 ? 0 : starts[header.checksum]), 'hex'),
   };
-}
-
-/** All fields of a row (Qlik's ⇔ ↓ → ↵ escapes kept as they are). */
-export function splitFields(bytes: Buffer): string[] {
-  return bytes.toString('utf8').split('\t');
 }

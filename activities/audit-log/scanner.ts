@@ -66,7 +66,7 @@ export interface FileProgress {
 export interface VerifiedRow {
   line: number;
   offset: number;
-  /** The row's bytes (without CR LF); splitFields() gives its fields. */
+  /** The row's bytes (without CR LF). */
   bytes: Buffer;
   header: Header;
   sequence: number;
