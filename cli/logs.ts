@@ -126,7 +126,7 @@ With a pglite: store, stop the worker first (an embedded store has one opener at
 
 Options:
   --config <file>   YAML configuration
-  --json            print {"ok","batches","rows","brokenBatches","firstBroken"?}
+  --json            print {"ok","batches","rows","brokenBatches","strayRows","firstBroken"?}
   -h, --help        this help`,
   options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
 } as const;
@@ -142,7 +142,8 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
     else if (result.ok) process.stdout.write(`OK: ${result.batches} batches, ${result.rows} rows, digest chain intact\n`);
     else {
       const b = result.firstBroken;
-      process.stdout.write(`TAMPERED: ${result.brokenBatches} of ${result.batches} batches broken; first: batch ${b?.batchId} (${b?.machine}/${b?.service} ${b?.fileName}): ${b?.reason}\n`);
+      if (b) process.stdout.write(`TAMPERED: ${result.brokenBatches} of ${result.batches} batches broken; first: batch ${b.batchId} (${b.machine}/${b.service} ${b.fileName}): ${b.reason}\n`);
+      if (result.strayRows) process.stdout.write(`TAMPERED: ${result.strayRows} stored rows belong to no batch of the digest chain (added after ingestion, or their batch was deleted)\n`);
     }
     return result.ok ? EXIT_OK : EXIT_FAILED;
   } finally {

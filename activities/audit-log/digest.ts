@@ -10,19 +10,19 @@ import { ROW_COLUMNS } from './store';
 
 export const GENESIS_DIGEST = '0'.repeat(64);
 
-/**
- * Every stored column of a row but its batch, in COPY order: the columns that are the same for a
- * whole file first, `raw` (the only one that contains TABs) last.
- */
+/** Every stored column of a row but its batch, in COPY order (those the same for a whole file first). */
 export const HASHED_COLUMNS = [
   'machine', 'service', 'file_name', 'sequence', 'ts_utc', 'ts_text', ...Object.values(ROW_COLUMNS), 'extra',
-  'checksum', 'checksum_valid', 'line', 'raw',
+  'checksum', 'checksum_valid', 'line',
 ] as const;
 
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /** Text escaped for COPY (backslash, TAB, LF, CR). */
 export const copyEscape = (text: string) => (/[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] as string) : text);
+
+/** Every field of a TAB-separated line escaped at once (its TABs stay separators). */
+export const copyEscapeFields = (line: string) => (/[\\\n\r]/.test(line) ? line.replace(/[\\\n\r]/g, (c) => COPY_ESCAPES[c] as string) : line);
 
 /** JSON with its keys sorted: a jsonb column returns keys in its own order. */
 export function sortedJson(value: object): string {

@@ -10,7 +10,7 @@ import { readLines } from './line-reader';
 import type { LogFile } from './log-files';
 import { parseHeader, parseRow, type Header } from './rows';
 import { LogFileScanner, newChainState, type ChainState, type Finding, type FileProgress, type ScanItem, type VerifiedRow } from './scanner';
-import { batchDigest, copyEscape, GENESIS_DIGEST, HASHED_COLUMNS, lineChecksum, sortedJson } from './digest';
+import { batchDigest, copyEscape, copyEscapeFields, GENESIS_DIGEST, HASHED_COLUMNS, lineChecksum, sortedJson } from './digest';
 import { ROW_COLUMNS, type AuditStore, type TxSql } from './store';
 
 export interface IngestOptions {
@@ -96,22 +96,21 @@ const COPY_COLUMNS = [...HASHED_COLUMNS, 'batch_id'] as const;
 /**
  * The row as verify-store will re-encode it (`rowLine` in digest.ts), built straight from the line:
  * fields never hold a TAB or LF (they separate them), so escaping the line once escapes every field.
- * It runs for every row, hence no per-field arrays or regular expressions.
+ * It runs for every row, hence one regular expression per row, not per field.
  */
 function encodeRow(filePrefix: string, row: VerifiedRow): EncodedRow {
-  const raw = noNul(row.bytes.toString('utf8'));
-  const escaped = /[\\\r\n]/.test(raw) ? raw.replace(/[\\\r\n]/g, (c) => (c === '\\' ? '\\\\' : c === '\r' ? '\\r' : '\\n')) : raw;
-  const fields = escaped.split('\t');
+  const text = noNul(row.bytes.toString('utf8'));
+  const fields = copyEscapeFields(text).split('\t');
   const { header } = row;
   const { typed, extra } = layoutOf(header);
   let line = `${filePrefix}${row.sequence}\t${row.timestampMs === undefined ? '\\N' : new Date(row.timestampMs).toISOString()}\t${fields[header.timestamp]}`;
   for (const i of typed) line += i < 0 ? '\t\\N' : `\t${fields[i]}`;
   if (extra.length === 0) line += '\t\\N';
   else {
-    const plain = raw.split('\t');
+    const plain = text.split('\t');
     line += `\t${copyEscape(sortedJson(Object.fromEntries(extra.map(([name, i]) => [name, plain[i]]))))}`;
   }
-  line += `\t${fields[header.checksum]}\t${row.checksumValid}\t${row.line}\t${escaped.replaceAll('\t', '\\t')}`;
+  line += `\t${fields[header.checksum]}\t${row.checksumValid}\t${row.line}`;
   return { sequence: row.sequence, checksum: noNul(row.checksum), copy: line, digest: lineChecksum(line) };
 }
 

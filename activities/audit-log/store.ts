@@ -48,6 +48,7 @@ export const ROW_COLUMNS: Record<string, string> = {
 };
 
 const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS audit_store (format INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS audit_files (
      id BIGSERIAL PRIMARY KEY,
      machine TEXT NOT NULL,
@@ -79,11 +80,13 @@ const MIGRATIONS = [
      digest TEXT NOT NULL,
      created_at TIMESTAMPTZ NOT NULL DEFAULT now()
    )`,
+  // Rows arrive by COPY; every index costs on each of millions of rows, so there are three: the
+  // natural key (which also stores a row once), the user and the object a row is about. The batch
+  // index serves verify-store. The line itself is not kept: every field is, and the file and line.
   `CREATE TABLE IF NOT EXISTS audit_rows (
-     id BIGSERIAL PRIMARY KEY,
-     batch_id BIGINT NOT NULL,
      machine TEXT NOT NULL,
      service TEXT NOT NULL,
+     file_name TEXT NOT NULL,
      sequence BIGINT NOT NULL,
      ts_utc TIMESTAMPTZ,
      ts_text TEXT NOT NULL,
@@ -94,17 +97,13 @@ const MIGRATIONS = [
      extra JSONB,
      checksum TEXT NOT NULL,
      checksum_valid BOOLEAN NOT NULL,
-     raw TEXT NOT NULL,
-     file_name TEXT NOT NULL,
      line INTEGER NOT NULL,
-     UNIQUE (machine, service, sequence, checksum)
+     batch_id BIGINT NOT NULL,
+     PRIMARY KEY (machine, service, sequence, checksum)
    )`,
   `CREATE INDEX IF NOT EXISTS audit_rows_user ON audit_rows (user_directory, user_id, ts_utc)`,
   `CREATE INDEX IF NOT EXISTS audit_rows_object ON audit_rows (object_id, ts_utc)`,
   `CREATE INDEX IF NOT EXISTS audit_rows_batch ON audit_rows (batch_id)`,
-  // A foreign key check per row cost a third of the insert time. A row whose batch is gone is
-  // reported by verify-store instead (the digest chain breaks there).
-  `ALTER TABLE audit_rows DROP CONSTRAINT IF EXISTS audit_rows_batch_id_fkey`,
   `CREATE TABLE IF NOT EXISTS audit_findings (
      id BIGSERIAL PRIMARY KEY,
      run_id TEXT NOT NULL,
@@ -130,9 +129,18 @@ const MIGRATIONS = [
    )`,
 ];
 
+/** 2: rows stored by COPY, digests over the COPY line (1 was a development version). */
+const STORE_FORMAT = 2;
+
 async function migrate(store: AuditStore): Promise<void> {
   await store.transaction(async (sql) => {
+    const { rows } = await sql.query<{ rows: boolean; meta: boolean }>(`SELECT to_regclass('audit_rows') IS NOT NULL AS rows, to_regclass('audit_store') IS NOT NULL AS meta`);
+    const format = rows[0]?.meta ? (await sql.query<{ format: number }>('SELECT format FROM audit_store')).rows[0]?.format : undefined;
+    if (rows[0]?.rows && format !== STORE_FORMAT) {
+      throw new Error(`this store was written by an earlier development version (format ${format ?? 1}, now ${STORE_FORMAT}): point auditSecurityLog.store at a new database, schema or folder and ingest again; the log files are the source`);
+    }
     for (const statement of MIGRATIONS) await sql.query(statement);
+    if (format === undefined) await sql.query('INSERT INTO audit_store (format) VALUES ($1)', [STORE_FORMAT]);
   });
 }
 
