@@ -32,7 +32,8 @@ export function createAuditLogActivities({ config, logger, auditStore }: Activit
     return (await chains()).map((chain) => ({ machine: chain[0]?.machine ?? '', service: chain[0]?.service ?? '', files: chain.length }));
   }
 
-  // A scheduled and an on-demand run may overlap: one chain is ingested by one activity at a time here.
+  // A scheduled and an on-demand run may overlap: one chain is ingested by one activity at a time in
+  // this process (and, on PostgreSQL, across processes: see ingestChain).
   const chainLocks = new Map<string, Promise<unknown>>();
 
   async function ingestAuditLogChain(input: { machine: string; service: string; runId: string }): Promise<ChainResult> {
@@ -56,6 +57,7 @@ export function createAuditLogActivities({ config, logger, auditStore }: Activit
       sequenceMax: settings.sequenceMax,
       signal: ctx.cancellationSignal,
       onProgress: (progress) => ctx.heartbeat(progress),
+      onWait: () => ctx.heartbeat({ waiting: 'another worker is ingesting this chain' }),
     });
     log.info({ ...result }, 'audit log chain ingested');
     return result;

@@ -12,7 +12,7 @@ import { ingestChain } from '../activities/audit-log/ingest-chain';
 import { buildChains, discoverLogFiles } from '../activities/audit-log/log-files';
 import { openStore } from '../activities/audit-log/store';
 import { verifyStore } from '../activities/audit-log/verify-store';
-import { HEADER, withValidChecksum } from './helpers/audit-log-factory';
+import { auditFile, HEADER, withValidChecksum } from './helpers/audit-log-factory';
 
 const POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
 const COLUMNS = HEADER.split('\t');
@@ -87,4 +87,26 @@ test('a store written by an earlier development format is refused with a clear m
   await old.query('CREATE TABLE audit_rows (id BIGSERIAL PRIMARY KEY, raw TEXT NOT NULL)');
   await old.close();
   await assert.rejects(openStore(`pglite:${dir}`), /earlier development version \(format 1, now 2\): point auditSecurityLog\.store at a new/);
+});
+
+test('postgres: two workers ingesting the same chain at once take turns: every row once, counts not doubled', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-store-'));
+  writeFileSync(path.join(dir, 'NODE2_AuditSecurity_Repository.txt'), auditFile(1, 30_000));
+  const url = `${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  // Two stores are two connection pools: as far as PostgreSQL can tell, two worker processes.
+  const [one, two] = [await openStore(url), await openStore(url)];
+  try {
+    const [chain] = buildChains(await discoverLogFiles([dir]));
+    let waits = 0;
+    const options = { runId: 'concurrent', sequenceMax: 2147483647, onWait: () => waits++ };
+    const results = await Promise.all([ingestChain(one, chain ?? [], options), ingestChain(two, chain ?? [], options)]);
+    assert.deepEqual(results.map((r) => r.rowsStored).sort((a, b) => a - b), [0, 30_000], 'one run stored everything; the other found nothing new');
+    assert.ok(waits >= 1, 'the second run waited for the first');
+    const files = (await one.query<{ rows: number; checkpoint_line: number }>('SELECT rows, checkpoint_line FROM audit_files')).rows;
+    assert.deepEqual(files, [{ rows: 30_000, checkpoint_line: 30_002 }]);
+    assert.equal((await verifyStore(one)).ok, true);
+  } finally {
+    await one.query('DROP SCHEMA IF EXISTS ' + (await one.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s + ' CASCADE');
+    await Promise.all([one.close(), two.close()]);
+  }
 });

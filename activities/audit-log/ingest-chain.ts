@@ -19,6 +19,8 @@ export interface IngestOptions {
   batchSize?: number;
   /** Called after every committed batch (the activity heartbeats from it). */
   onProgress?: (progress: { file: string; offset: number; line: number; rowsStored: number }) => void;
+  /** Called about once a second while another process ingests this chain (the activity heartbeats). */
+  onWait?: () => void;
   signal?: AbortSignal;
 }
 
@@ -199,10 +201,17 @@ async function writeBatch(sql: TxSql, file: LogFile, batch: Batch, runId: string
 
 /** Ingests the files of one chain (already ordered: archives by close time, then the live file). */
 export async function ingestChain(store: AuditStore, chain: LogFile[], options: IngestOptions): Promise<ChainResult> {
+  const first = chain[0];
+  if (!first) return { files: 0, rowsStored: 0, findings: {} };
+  // Runs on other workers (a scheduled and an on-demand one) take the chain in turns, each from the
+  // checkpoints the previous one left, so none reads what another is storing.
+  const name = `audit-chain:${first.machine.toLowerCase()}/${first.service.toLowerCase()}`;
+  return store.exclusive(name, () => ingestChainFiles(store, chain, first, options), { onWait: options.onWait, signal: options.signal });
+}
+
+async function ingestChainFiles(store: AuditStore, chain: LogFile[], first: LogFile, options: IngestOptions): Promise<ChainResult> {
   const batchSize = options.batchSize ?? 2000;
   const result: ChainResult = { files: 0, rowsStored: 0, findings: {} };
-  const first = chain[0];
-  if (!first) return result;
   const { rows } = await store.query<FileRecord>('SELECT file_name, live, checkpoint_offset, checkpoint_line, chain_state, first_checksum, complete FROM audit_files WHERE machine = $1 AND service = $2', [first.machine, first.service]);
   const records = new Map(rows.map((r) => [r.file_name, r]));
   let liveRecord = rows.find((r) => r.live);

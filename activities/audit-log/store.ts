@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -21,6 +22,11 @@ export interface AuditStore extends Sql {
    * a time across every process on the database (PGlite has one writer anyway).
    */
   transaction<T>(fn: (sql: TxSql) => Promise<T>, options?: { lock?: number }): Promise<T>;
+  /**
+   * Runs `fn` while no other process on this store runs one with the same `name` (PGlite: one
+   * process opens it anyway). `onWait` is called about once a second while another holds it.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>, options?: { onWait?: () => void; signal?: AbortSignal }): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -129,6 +135,8 @@ const MIGRATIONS = [
    )`,
 ];
 
+const EXCLUSIVE_LOCK_SPACE = 72233; // first key of our two-key advisory locks
+
 /** 2: rows stored by COPY, digests over the COPY line (1 was a development version). */
 const STORE_FORMAT = 2;
 
@@ -164,6 +172,7 @@ export async function openStore(url: string): Promise<AuditStore> {
             },
           }),
         ),
+      exclusive: (_name, fn) => fn(),
       close: () => db.close(),
     };
   } else {
@@ -173,7 +182,8 @@ export async function openStore(url: string): Promise<AuditStore> {
     if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`auditSecurityLog.store: schema '${schema}' must be a plain lower-case identifier`);
     const { default: pg } = await import('pg');
     const { from: copyStream } = await import('pg-copy-streams');
-    const pool = new pg.Pool({ connectionString: parsed.toString(), max: 4, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+    const connection = { connectionString: parsed.toString(), ...(schema ? { options: `-c search_path=${schema}` } : {}) };
+    const pool = new pg.Pool({ ...connection, max: 4 });
     try {
       if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await pool.query('SELECT 1');
@@ -200,6 +210,24 @@ export async function openStore(url: string): Promise<AuditStore> {
           throw err;
         } finally {
           client.release();
+        }
+      },
+      async exclusive(name, fn, options) {
+        // A session-level advisory lock on a connection of its own (not the pool's, which transactions
+        // need meanwhile): it is released when this session ends, also when this process is killed.
+        const client = new pg.Client(connection);
+        client.on('error', () => undefined); // a lost lock connection must not crash the worker; the primary key still stores rows once
+        await client.connect();
+        try {
+          for (;;) {
+            const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [EXCLUSIVE_LOCK_SPACE, name]);
+            if (rows[0]?.ok) break;
+            options?.onWait?.();
+            await sleep(1000, undefined, { signal: options?.signal });
+          }
+          return await fn();
+        } finally {
+          await client.end().catch(() => undefined);
         }
       },
       close: () => pool.end(),
