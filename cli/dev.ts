@@ -13,6 +13,7 @@ import { startDevServer } from '../worker/dev-server';
 import { installRuntime } from '../worker/runtime';
 import { startWorker } from '../worker/start-worker';
 import { parseCommand, printHelp } from './args';
+import { describeError } from './errors';
 
 const spec = {
   usage: 'qlik-audit dev [--demo] [--config <file>]',
@@ -46,7 +47,9 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
   const { runs, logs } = await withClient(config, async (client) => {
     const runs = await runDemoEvents(demo, receiverUrl, (workflowId) => client.workflow.getHandle(workflowId).result() as Promise<ScreenshotResult>);
     say('Demo: verifying and ingesting the sample AuditSecurity logs ...');
-    return { runs, logs: await runDemoAuditLogs(client, config) };
+    // A failed ingest is shown, not fatal: the rest of the demo and the UI stay up to look into it.
+    const logs = await runDemoAuditLogs(client, config).catch((err: Error) => describeError(err, false));
+    return { runs, logs };
   });
   for (const run of runs) {
     say(`  - ${run.title}`);
@@ -56,13 +59,16 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
   }
   const folder = config.screenshots.storageTargets.find((t) => t.enable)?.directory;
   if (folder) say(`Screenshots are in ${folder}`);
-  const { verification: v, ingest } = logs;
-  const errors = v.findings.filter((f) => f.severity === 'error').length;
-  say(
-    `Audit logs (${config.auditSecurityLog.sources.map((s) => s.directory).join(', ')}): ${v.files.length} files, ` +
-      `${v.files.reduce((n, f) => n + f.rows, 0)} rows, ${errors} error findings, ${v.findings.length - errors} info (${[...new Set(v.findings.map((f) => f.kind))].join(', ') || 'none'})`,
-  );
-  say(`  ingested ${ingest.rowsStored} rows into ${config.auditSecurityLog.store}; schedule ingest-audit-security-logs runs every ${config.auditSecurityLog.every}: ${uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
+  if (typeof logs === 'string') say(`Audit logs: ingestion failed: ${logs}`);
+  else {
+    const { verification: v, ingest } = logs;
+    const errors = v.findings.filter((f) => f.severity === 'error').length;
+    say(
+      `Audit logs (${config.auditSecurityLog.sources.map((s) => s.directory).join(', ')}): ${v.files.length} files, ` +
+        `${v.files.reduce((n, f) => n + f.rows, 0)} rows, ${errors} error findings, ${v.findings.length - errors} info (${[...new Set(v.findings.map((f) => f.kind))].join(', ') || 'none'})`,
+    );
+    say(`  ingested ${ingest.rowsStored} rows into ${config.auditSecurityLog.store}; schedule ingest-audit-security-logs runs every ${config.auditSecurityLog.every}: ${uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
+  }
   say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent('QlikUserId="anna"')}`);
   say('');
 }
@@ -119,8 +125,6 @@ export async function devCommand(argv: string[]): Promise<number> {
   say(`Temporal gRPC:    ${server.address}  (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`);
   say(`Event receiver:   ${receiver.url}/api/v1/audit-event`);
   say(`Worker metrics:   http://${DEV_METRICS}/metrics   receiver metrics: ${receiver.url}/metrics`);
-  if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, say);
-  say('Ready. Press Ctrl-C to stop.');
 
   // Ctrl-C / SIGTERM: the SDK shuts the worker down on these signals; then we stop the server.
   // Every caller waits for the same stop, so the process never exits before the server is gone.
@@ -133,6 +137,11 @@ export async function devCommand(argv: string[]): Promise<number> {
       await server.stop();
       await demo?.stop();
     })());
+  if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, say).catch(async (err) => {
+    await stopAll(); // never leave the dev server running behind a failed demo
+    throw err;
+  });
+  say('Ready. Press Ctrl-C to stop.');
   process.once('SIGINT', stopAll);
   process.once('SIGTERM', stopAll);
   const serverExited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));

@@ -18,5 +18,9 @@ export function exitCodeFor(err: unknown): number {
 export function describeError(err: unknown, verbose: boolean): string {
   if (!(err instanceof Error)) return String(err);
   if (verbose && err.stack) return err.stack;
-  return err.message.split('\n')[0] ?? err.name;
+  // Temporal wraps the failure that names the cause: workflow failed ← activity failed ← the error.
+  let root: Error = err;
+  while (root.cause instanceof Error) root = root.cause;
+  const line = (e: Error) => e.message.split('\n')[0] ?? e.name;
+  return root === err ? line(err) : `${line(err)}: ${line(root)}`;
 }

@@ -1,11 +1,12 @@
 // The demo behind `qlik-audit dev --demo`: the simulated Qlik Sense from the test suite (QPS and proxy
 // over mutual TLS, with a CA and client certificate generated under ./var/demo-certs), a config that
 // points at it, and sample Audit.qs events posted through the real event API — one per outcome.
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { buildChains, discoverLogFiles } from '../activities/audit-log/log-files';
 import { verifyChains } from '../activities/audit-log/scanner';
+import { openStore, StoreFormatError } from '../activities/audit-log/store';
 import type { IngestSummary } from '../common/ingest-types';
 import type { Config } from '../common/config';
 import { startIngestNow, upsertIngestSchedule } from './ingest-schedule';
@@ -25,8 +26,24 @@ export interface Demo {
 /** Real Qlik AuditSecurity logs shipped for the demo (CC0; see demo/qlik-logs/PROVENANCE.md). */
 const DEMO_LOGS = path.resolve(__dirname, '..', 'demo', 'qlik-logs');
 
+/**
+ * The demo's own store, made from the shipped logs: one left by an earlier development version is
+ * replaced (a real store is never touched: `logs` and the worker refuse it with a message instead).
+ */
+async function replaceOutdatedDemoStore(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  try {
+    await (await openStore(`pglite:${dir}`)).close();
+  } catch (err) {
+    if (!(err instanceof StoreFormatError)) throw err;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function startDemoQlik(varDir: string): Promise<Demo> {
   const logDir = path.join(varDir, 'qlik-logs');
+  const storeDir = path.join(varDir, 'auditdb');
+  await replaceOutdatedDemoStore(storeDir);
   if (!existsSync(logDir)) cpSync(DEMO_LOGS, logDir, { recursive: true, filter: (src) => !src.endsWith('.md') });
   const certDir = path.join(varDir, 'demo-certs');
   const pki = existsSync(path.join(certDir, 'root.pem')) ? loadPki(certDir) : createPki(certDir);
@@ -44,7 +61,7 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
         storageTargets: [{ enable: true, type: 'flat', directory: path.join(varDir, 'screenshots') }],
         auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort } },
       },
-      auditSecurityLog: { sources: [{ directory: logDir }], store: `pglite:${path.join(varDir, 'auditdb')}`, every: '1m' },
+      auditSecurityLog: { sources: [{ directory: logDir }], store: `pglite:${storeDir}`, every: '1m' },
     },
     stop: () => qlik.stop(),
   };

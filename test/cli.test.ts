@@ -6,6 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
+import { describeError } from '../cli/errors';
 import { runCli, startCli } from './helpers/cli';
 import { devServer } from './helpers/temporal';
 
@@ -111,4 +114,11 @@ test('qlik-audit dev --demo serves the Web UI, gRPC and receiver, runs the demo,
     const left = processesMatching(`db-filename ${varDir}`);
     assert.deepEqual(left, [], `no Temporal process left behind: ${execFileSync('ps', ['-o', 'pid,stat,args', '-p', left.join(',') || '1'], { encoding: 'utf8' })}`);
   }
+});
+
+test('a failed workflow is reported by the error that caused it, in one line', () => {
+  const cause = ApplicationFailure.nonRetryable('auditSecurityLog.store: cannot connect to 127.0.0.1:5433\nstack', 'ConfigInvalid');
+  const activity = new ActivityFailure('Activity task failed', 'ingestAuditLogChain', '2', RetryState.NON_RETRYABLE_FAILURE, 'worker-1', cause);
+  const failed = new WorkflowFailedError('Workflow execution failed', activity, RetryState.NON_RETRYABLE_FAILURE);
+  assert.equal(describeError(failed, false), 'Workflow execution failed: auditSecurityLog.store: cannot connect to 127.0.0.1:5433');
 });

@@ -137,6 +137,11 @@ const MIGRATIONS = [
 
 const EXCLUSIVE_LOCK_SPACE = 72233; // first key of our two-key advisory locks
 
+/** A store written by an earlier development version: its rows and digests are laid out differently. */
+export class StoreFormatError extends Error {
+  override name = 'StoreFormatError';
+}
+
 /** 2: rows stored by COPY, digests over the COPY line (1 was a development version). */
 const STORE_FORMAT = 2;
 
@@ -145,7 +150,7 @@ async function migrate(store: AuditStore): Promise<void> {
     const { rows } = await sql.query<{ rows: boolean; meta: boolean }>(`SELECT to_regclass('audit_rows') IS NOT NULL AS rows, to_regclass('audit_store') IS NOT NULL AS meta`);
     const format = rows[0]?.meta ? (await sql.query<{ format: number }>('SELECT format FROM audit_store')).rows[0]?.format : undefined;
     if (rows[0]?.rows && format !== STORE_FORMAT) {
-      throw new Error(`this store was written by an earlier development version (format ${format ?? 1}, now ${STORE_FORMAT}): point auditSecurityLog.store at a new database, schema or folder and ingest again; the log files are the source`);
+      throw new StoreFormatError(`this store was written by an earlier development version (format ${format ?? 1}, now ${STORE_FORMAT}): point auditSecurityLog.store at a new database, schema or folder and ingest again; the log files are the source`);
     }
     for (const statement of MIGRATIONS) await sql.query(statement);
     if (format === undefined) await sql.query('INSERT INTO audit_store (format) VALUES ($1)', [STORE_FORMAT]);
