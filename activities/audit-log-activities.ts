@@ -11,7 +11,7 @@ import { ingestChain, type ChainResult } from './audit-log/ingest-chain';
 import { openStore, type AuditStore } from './audit-log/store';
 import { permanent } from './failures';
 
-export function createAuditLogActivities({ config, logger, auditStore }: ActivityDeps) {
+export function createAuditLogActivities({ config, logger, auditStore, cleanup }: ActivityDeps) {
   const settings = config.auditSecurityLog;
   let store: Promise<AuditStore> | undefined;
   const getStore = () =>
@@ -19,6 +19,8 @@ export function createAuditLogActivities({ config, logger, auditStore }: Activit
       store = undefined;
       throw permanent('ConfigInvalid', (err as Error).message);
     }));
+  // A store opened here is closed here (one given in deps belongs to whoever gave it).
+  if (!auditStore) cleanup?.add(async () => (await store)?.close());
 
   async function chains() {
     try {

@@ -2,10 +2,13 @@
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import type { AuditStore } from './audit-log/store';
+import type { Cleanup } from './cleanup';
 
 export interface ActivityDeps {
   config: Config;
   logger: Logger;
   /** The audit store; by default opened from auditSecurityLog.store on first use. */
   auditStore?: () => Promise<AuditStore>;
+  /** Where activities register what to close once the worker has stopped. */
+  cleanup?: Cleanup;
 }

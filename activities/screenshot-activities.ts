@@ -28,7 +28,7 @@ export interface DownloadAndStoreInput {
   identity: Extract<CaptureIdentity, { status: 'ok' }>;
 }
 
-export function createScreenshotActivities({ config, logger }: ActivityDeps) {
+export function createScreenshotActivities({ config, logger, cleanup }: ActivityDeps) {
   const settings = config.screenshots;
   const qps = settings.auth.qps;
   const allowList = new AllowList(settings.allowedImageDownloadHosts);
@@ -46,15 +46,24 @@ export function createScreenshotActivities({ config, logger }: ActivityDeps) {
     dispatcher: agentFor('qpsTicket'),
   });
 
+  const closing = new Set<Promise<void>>(); // DELETEs under way, awaited at worker shutdown
   const sessions = new SessionCache({
     ttlSeconds: settings.auth.sessionCache.ttlSeconds,
     maxEntries: settings.auth.sessionCache.maxEntries,
     onDrop: (session, reason) => {
       const { host, virtualProxy, userDirectory, userId } = session.parts;
-      void deleteQpsSession(qpsEndpoint(virtualProxy), session.sessionId).then((status) =>
+      const closed = deleteQpsSession(qpsEndpoint(virtualProxy), session.sessionId).then((status) =>
         logger.info({ reason, host, virtualProxy, userDirectory, userId, qpsStatus: status }, 'qlik session closed'),
       );
+      closing.add(closed);
+      void closed.finally(() => closing.delete(closed));
     },
+  });
+  // A stopped worker leaves no session open at Qlik for a user who never logged in there.
+  cleanup?.add(async () => {
+    sessions.clear();
+    await Promise.all(closing);
+    await Promise.all([mtlsAgent?.close(), plainAgent?.close()]);
   });
   // Misses for the same user wait for the one ticket redemption already under way.
   const pending = new Map<string, Promise<DownloadOutcome>>();

@@ -122,6 +122,17 @@ test('session cache: at maxEntries the least recently used session is evicted an
   assert.ok(bed.logs.some((l) => l.msg === 'qlik session closed' && l.reason === 'evicted' && l.userId === 'evict-a'));
 });
 
+test('worker shutdown closes every cached Qlik session at QPS', async () => {
+  const bed = await startTestbed(await devServer());
+  await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/bye-1.png'), 'LAB\\bye-a'));
+  await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/bye-2.png'), 'LAB\\bye-b'));
+  const open = bed.qlik.issuedSessions.slice(-2).map((s) => s.id);
+  assert.ok(open.every((id) => !bed.qlik.deletedSessions.includes(id)), 'cached while the worker runs');
+  await bed.stop();
+  assert.deepEqual(open.filter((id) => bed.qlik.deletedSessions.includes(id)), open, 'both closed before stop() returned');
+  assert.deepEqual(bed.logs.filter((l) => l.msg === 'qlik session closed' && l.reason === 'shutdown').map((l) => l.userId).sort(), ['bye-a', 'bye-b']);
+});
+
 test('session cache: a cached session answered with 403 is evicted and a fresh ticket redeemed', async () => {
   const bed = await startTestbed(await devServer());
   await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/stale-1.png'), 'LAB\\stale'));

@@ -2,6 +2,7 @@
 import type { Worker } from '@temporalio/worker';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
+import { Cleanup } from '../activities/cleanup';
 import { connectWorker, temporalTarget } from '../common/temporal-connection';
 import { createWorker } from './create-worker';
 
@@ -20,9 +21,13 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   } catch (err) {
     throw new Error(`cannot connect to Temporal at ${target.address} (temporal.address / TEMPORAL_ADDRESS): ${(err as Error).message}`);
   }
-  const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, deps: { config, logger } });
+  const cleanup = new Cleanup();
+  const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, deps: { config, logger, cleanup } });
   logger.info({ address: target.address, namespace: target.namespace, taskQueue: target.taskQueue }, 'worker started');
-  const done = worker.run().finally(() => connection.close());
+  const done = worker
+    .run()
+    .finally(() => cleanup.run())
+    .finally(() => connection.close());
   return {
     worker,
     done,

@@ -9,6 +9,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseConfig, type Config } from '../../common/config';
 import { createLogger } from '../../common/logger';
+import { Cleanup } from '../../activities/cleanup';
 import { createWorker } from '../../worker/create-worker';
 import { createPki, type Pki } from '../simulated-qlik/pki';
 import { beforeServerTeardown } from './temporal';
@@ -88,15 +89,16 @@ export async function startTestbed(
   const logger = createLogger('test-worker', { level: 'debug', destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
+  const cleanup = new Cleanup();
   const start = async () => {
     worker ??= await createWorker({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       taskQueue,
-      deps: { config, logger },
+      deps: { config, logger, cleanup },
       workflowBundle: await workflowBundle(),
     });
-    running ??= worker.run();
+    running ??= worker.run().finally(() => cleanup.run()); // as worker/start-worker.ts does
     return worker;
   };
   const stop = async () => {
