@@ -4,7 +4,7 @@
 //   verify  `logs verify` (checksums, sequences, signatures)
 //   ingest  ingestion into the local PostgreSQL (rows, findings, digest chain, checkpoints)
 //
-//   npm run bench:ingest [-- --mb 1024 --file-mb 8 --store postgres://postgres@127.0.0.1:5432/test]
+//   npm run bench:ingest [-- --mb 1024 --file-mb 8 --store postgres://postgres@127.0.0.1:5432/test | pglite:]
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -72,16 +72,19 @@ async function phase(name: string, dir: string): Promise<{ rows: number; seconds
     rows = result.files.reduce((n, f) => n + f.rows, 0);
     if (!result.ok) throw new Error(`generated files did not verify: ${JSON.stringify(result.findings.slice(0, 3))}`);
   } else if (name === 'ingest') {
+    // A schema of its own on PostgreSQL, a fresh folder for PGlite; dropped afterwards, untimed.
+    const pglite = values.store.startsWith('pglite:');
     const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    const store = await openStore(`${values.store}?schema=${schema}`);
+    const folder = pglite ? mkdtempSync(path.join(tmpdir(), 'qa-bench-pglite-')) : '';
+    const store = await openStore(pglite ? `pglite:${folder}` : `${values.store}?schema=${schema}`);
     try {
       const batchSize = values['batch-size'] ? Number(values['batch-size']) : undefined; // default: the activity's
       for (const chain of files) rows += (await ingestChain(store, chain, { runId: 'bench', sequenceMax: 2147483647, batchSize })).rowsStored;
-      const seconds = (performance.now() - started) / 1000;
-      await store.query(`DROP SCHEMA ${schema} CASCADE`); // not timed
-      return { rows, seconds };
+      return { rows, seconds: (performance.now() - started) / 1000 };
     } finally {
+      if (!pglite) await store.query(`DROP SCHEMA ${schema} CASCADE`);
       await store.close();
+      if (pglite) rmSync(folder, { recursive: true, force: true });
     }
   }
   return { rows, seconds: (performance.now() - started) / 1000 };
