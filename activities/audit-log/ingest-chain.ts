@@ -3,15 +3,18 @@
 //     one transaction with its rows, findings and digest-chain entry, so a killed worker loses and
 //     doubles nothing;
 //   - when Qlik rolls the live .txt into an archived .log, the archive continues from the live file's
-//     checkpoint (the bytes are the same), and rows already stored are never stored twice.
+//     checkpoint (the bytes are the same), and rows already stored are never stored twice;
+//   - a batch's rows go in with one COPY (row-encoding.ts); another process ingesting the same chain
+//     waits its turn.
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { readLines } from './line-reader';
 import type { LogFile } from './log-files';
-import { parseHeader, parseRow, type Header } from './rows';
-import { LogFileScanner, newChainState, type ChainState, type Finding, type FileProgress, type ScanItem, type VerifiedRow } from './scanner';
-import { batchDigest, copyEscape, copyEscapeFields, GENESIS_DIGEST, HASHED_COLUMNS, lineChecksum, sortedJson } from './digest';
-import { ROW_COLUMNS, type AuditStore, type TxSql } from './store';
+import { parseHeader, parseRow } from './rows';
+import { LogFileScanner, newChainState, type ChainState, type Finding, type FileProgress, type ScanItem } from './scanner';
+import { batchDigest, GENESIS_DIGEST } from './digest';
+import { COPY_COLUMNS, copyBatch, encodeRow, filePrefix, noNul, type EncodedRow } from './row-encoding';
+import type { AuditStore, TxSql } from './store';
 
 export interface IngestOptions {
   runId: string;
@@ -40,11 +43,6 @@ interface FileRecord {
   complete: boolean;
 }
 
-const KNOWN = new Set(['sequence#', 'timestamp', 'checksum']);
-
-// PostgreSQL text cannot hold NUL: a hostile or damaged file must not make every retry fail.
-const noNul = (text: string) => (text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text);
-
 /** The checksum of a file's first row (to recognise a rolled live file), if it has one. */
 async function firstRowChecksum(file: string): Promise<string | undefined> {
   let header;
@@ -61,62 +59,6 @@ async function firstRowChecksum(file: string): Promise<string | undefined> {
   }
   return undefined;
 }
-
-const TYPED_COLUMNS = Object.values(ROW_COLUMNS);
-
-/** Where each header column goes: a typed column's index, or the name to keep in `extra` (once per header). */
-const layouts = new WeakMap<Header, { typed: number[]; extra: [string, number][] }>();
-function layoutOf(header: Header) {
-  let layout = layouts.get(header);
-  if (!layout) {
-    const typed = TYPED_COLUMNS.map(() => -1);
-    const extra: [string, number][] = [];
-    header.columns.forEach((name, i) => {
-      const key = name.trim().toLowerCase();
-      if (KNOWN.has(key)) return;
-      const column = ROW_COLUMNS[key];
-      if (column) typed[TYPED_COLUMNS.indexOf(column)] = i;
-      else extra.push([name, i]);
-    });
-    layout = { typed, extra };
-    layouts.set(header, layout);
-  }
-  return layout;
-}
-
-/** A row ready to store: its COPY line (every column but the batch), its key and its digest checksum. */
-interface EncodedRow {
-  sequence: number;
-  checksum: string;
-  copy: string;
-  digest: string;
-}
-
-// The batch id goes last, so a batch's COPY text is one join of the encoded rows.
-const COPY_COLUMNS = [...HASHED_COLUMNS, 'batch_id'] as const;
-
-/**
- * The row as verify-store will re-encode it (`rowLine` in digest.ts), built straight from the line:
- * fields never hold a TAB or LF (they separate them), so escaping the line once escapes every field.
- * It runs for every row, hence one regular expression per row, not per field.
- */
-function encodeRow(filePrefix: string, row: VerifiedRow): EncodedRow {
-  const text = noNul(row.bytes.toString('utf8'));
-  const fields = copyEscapeFields(text).split('\t');
-  const { header } = row;
-  const { typed, extra } = layoutOf(header);
-  let line = `${filePrefix}${row.sequence}\t${row.timestampMs === undefined ? '\\N' : new Date(row.timestampMs).toISOString()}\t${fields[header.timestamp]}`;
-  for (const i of typed) line += i < 0 ? '\t\\N' : `\t${fields[i]}`;
-  if (extra.length === 0) line += '\t\\N';
-  else {
-    const plain = text.split('\t');
-    line += `\t${copyEscape(sortedJson(Object.fromEntries(extra.map(([name, i]) => [name, plain[i]]))))}`;
-  }
-  line += `\t${fields[header.checksum]}\t${row.checksumValid}\t${row.line}`;
-  return { sequence: row.sequence, checksum: noNul(row.checksum), copy: line, digest: lineChecksum(line) };
-}
-
-const copyBatch = (rows: EncodedRow[], batchId: string) => `${rows.map((r) => r.copy).join(`\t${batchId}\n`)}\t${batchId}\n`;
 
 /** A row already stored (same machine, service, sequence and checksum) makes a COPY fail as a whole. */
 const isDuplicateRow = (err: unknown) => (err as { code?: string }).code === '23505'; // unique_violation
@@ -243,7 +185,7 @@ async function ingestChainFiles(store: AuditStore, chain: LogFile[], first: LogF
     state = record?.chain_state ?? state;
     const resume = record ? { offset: Number(record.checkpoint_offset), line: record.checkpoint_line } : undefined;
     const scanner = new LogFileScanner(file, state, { sequenceMax: options.sequenceMax, resume: resume && resume.offset > 0 ? resume : undefined });
-    const filePrefix = `${copyEscape(file.machine)}\t${copyEscape(file.service)}\t${copyEscape(fileName)}\t`;
+    const prefix = filePrefix(file, fileName);
     let pendingRows: EncodedRow[] = [];
     let pendingFindings: Finding[] = [];
     // One commit in flight while the next chunks are read, parsed and encoded: PostgreSQL and this
@@ -268,7 +210,7 @@ async function ingestChainFiles(store: AuditStore, chain: LogFile[], first: LogF
         // chunk boundary: its checkpoint, state and rows then all describe the same point in the file.
         for (let i = 0; i < items.length; i++) {
           const item = items[i] as ScanItem;
-          if (item.type === 'row') pendingRows.push(encodeRow(filePrefix, item.row));
+          if (item.type === 'row') pendingRows.push(encodeRow(prefix, item.row));
           else pendingFindings.push(item.finding);
           // Let the event loop turn every ~1 ms: the commit in flight streams its COPY data as the
           // socket drains, so PostgreSQL works while this process parses.
