@@ -5,8 +5,7 @@ import { openStore } from '../activities/audit-log/store';
 import { verifyStore } from '../activities/audit-log/verify-store';
 import { withClient } from '../client/connect';
 import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
-import { requireConfig } from './args';
-import { printHelp, parseCommand } from './args';
+import { parseCommand, printHelp, requireConfig } from './args';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 
 const verifySpec = {
@@ -121,7 +120,8 @@ const verifyStoreSpec = {
   usage: 'qlik-audit logs verify-store --config <file> [--json]',
   help: `
 Recomputes the store's digest chain (auditSecurityLog.store) and reports the first batch whose rows
-were changed, deleted or added after ingestion. Exit 0 intact, 1 tampered, 2 bad usage.
+were changed, deleted or added after ingestion, and rows that belong to no batch. Exit 0 intact,
+1 tampered, 2 bad usage.
 With a pglite: store, stop the worker first (an embedded store has one opener at a time).
 
 Options:

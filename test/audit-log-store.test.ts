@@ -10,11 +10,17 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ingestChain } from '../activities/audit-log/ingest-chain';
 import { buildChains, discoverLogFiles } from '../activities/audit-log/log-files';
-import { openStore } from '../activities/audit-log/store';
+import { openStore, type AuditStore } from '../activities/audit-log/store';
 import { verifyStore } from '../activities/audit-log/verify-store';
 import { auditFile, HEADER, withValidChecksum } from './helpers/audit-log-factory';
 
 const POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A schema of its own on the local PostgreSQL, and how to drop it afterwards. */
+function scratchSchema() {
+  const schema = `qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  return { url: `${POSTGRES}?schema=${schema}`, drop: (store: AuditStore) => store.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`) };
+}
 const COLUMNS = HEADER.split('\t');
 // An extra column Qlik may add in a later release: kept in `extra`.
 const WITH_TENANT = [...COLUMNS.slice(0, -1), 'TenantId', 'Checksum'].join('\t');
@@ -43,8 +49,8 @@ for (const kind of ['pglite', 'postgres'] as const) {
     const lines = [row(1, {}), row(2, tricky), row(3, { Timestamp: 'not a time' }), row(4, {})];
     const replayed = lines[1] as string;
     writeFileSync(path.join(dir, 'NODE1_AuditSecurity_Proxy.txt'), `\ufeff${WITH_TENANT}\r\n${[...lines, replayed, row(5, {})].join('\r\n')}\r\n`);
-    const url = kind === 'pglite' ? `pglite:${mkdtempSync(path.join(tmpdir(), 'qa-pglite-'))}` : `${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    const store = await openStore(url);
+    const scratch = scratchSchema();
+    const store = await openStore(kind === 'pglite' ? `pglite:${mkdtempSync(path.join(tmpdir(), 'qa-pglite-'))}` : scratch.url);
     try {
       const [chain] = buildChains(await discoverLogFiles([dir]));
       const result = await ingestChain(store, chain ?? [], { runId: 'store-test', sequenceMax: 2147483647 });
@@ -74,7 +80,7 @@ for (const kind of ['pglite', 'postgres'] as const) {
                          SELECT machine, service, file_name, 99, ts_text, checksum, true, 99, 424242 FROM audit_rows WHERE sequence = 1`);
       assert.equal((await verifyStore(store)).strayRows, 1);
     } finally {
-      if (kind === 'postgres') await store.query('DROP SCHEMA IF EXISTS ' + (await store.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s + ' CASCADE');
+      if (kind === 'postgres') await scratch.drop(store);
       await store.close();
     }
   });
@@ -92,9 +98,9 @@ test('a store written by an earlier development format is refused with a clear m
 test('postgres: two workers ingesting the same chain at once take turns: every row once, counts not doubled', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-store-'));
   writeFileSync(path.join(dir, 'NODE2_AuditSecurity_Repository.txt'), auditFile(1, 30_000));
-  const url = `${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const scratch = scratchSchema();
   // Two stores are two connection pools: as far as PostgreSQL can tell, two worker processes.
-  const [one, two] = [await openStore(url), await openStore(url)];
+  const [one, two] = [await openStore(scratch.url), await openStore(scratch.url)];
   try {
     const [chain] = buildChains(await discoverLogFiles([dir]));
     let waits = 0;
@@ -106,7 +112,7 @@ test('postgres: two workers ingesting the same chain at once take turns: every r
     assert.deepEqual(files, [{ rows: 30_000, checkpoint_line: 30_002 }]);
     assert.equal((await verifyStore(one)).ok, true);
   } finally {
-    await one.query('DROP SCHEMA IF EXISTS ' + (await one.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s + ' CASCADE');
+    await scratch.drop(one);
     await Promise.all([one.close(), two.close()]);
   }
 });

@@ -16,7 +16,6 @@ export interface TxSql extends Sql {
 }
 
 export interface AuditStore extends Sql {
-  kind: 'postgres' | 'pglite';
   /**
    * All of `fn` or nothing. With `lock`, transactions holding the same advisory lock key run one at
    * a time across every process on the database (PGlite has one writer anyway).
@@ -165,7 +164,6 @@ export async function openStore(url: string): Promise<AuditStore> {
     const { PGlite } = await import('@electric-sql/pglite'); // loaded only when used (~50 MB)
     const db = await PGlite.create(dir);
     store = {
-      kind: 'pglite',
       query: (text, params) => db.query(text, params) as never,
       transaction: (fn) =>
         db.transaction((tx) =>
@@ -197,7 +195,6 @@ export async function openStore(url: string): Promise<AuditStore> {
       throw new Error(`cannot connect to the audit store ${parsed.host}${parsed.pathname} (auditSecurityLog.store): ${(err as Error).message}`);
     }
     store = {
-      kind: 'postgres',
       query: (text, params) => pool.query(text, params as unknown[]) as never,
       async transaction(fn, options) {
         const client = await pool.connect();
