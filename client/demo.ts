@@ -44,7 +44,7 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
   const logDir = path.join(varDir, 'qlik-logs');
   const storeDir = path.join(varDir, 'auditdb');
   await replaceOutdatedDemoStore(storeDir);
-  if (!existsSync(logDir)) cpSync(DEMO_LOGS, logDir, { recursive: true, filter: (src) => !src.endsWith('.md') });
+  if (!existsSync(logDir)) cpSync(DEMO_LOGS, logDir, { recursive: true, filter: (src) => !src.endsWith('.md') && !src.endsWith('SHA256SUMS') });
   const certDir = path.join(varDir, 'demo-certs');
   const pki = existsSync(path.join(certDir, 'root.pem')) ? loadPki(certDir) : createPki(certDir);
   const qlik = await new SimulatedQlik({ pki }).start();

@@ -1,7 +1,8 @@
 // `logs verify` on the real Qlik sample files, and on tampered copies made at test time: each kind of
 // tampering gives exactly the expected finding (SPEC 5.3, 5.4).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -16,6 +17,15 @@ async function verify(dir: string, sequenceMax = 2147483647) {
 }
 
 const errors = (findings: Finding[]) => findings.filter((f) => f.severity === 'error').map((f) => [f.kind, path.basename(f.file), f.line, f.sequence, f.detail]);
+
+test('the sample files in the repository are the upstream files, byte for byte (SHA256SUMS)', () => {
+  const sums = readFileSync(path.join(SAMPLES, 'SHA256SUMS'), 'utf8').trim().split('\n');
+  assert.equal(sums.length, 5);
+  for (const line of sums) {
+    const [sum, file] = line.split(/\s+/);
+    assert.equal(createHash('sha256').update(readFileSync(path.join(SAMPLES, file as string))).digest('hex'), sum, file);
+  }
+});
 
 test('the real sample files verify clean: counts, ranges, signature, and the restart between archives', async () => {
   const result = await verify(SAMPLES);

@@ -5,7 +5,8 @@ import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, statSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export const SAMPLES = path.resolve(__dirname, '../../../shared/qlik-sense-log-samples');
+/** The real Qlik sample logs, kept unedited in the repository (demo/qlik-logs/PROVENANCE.md, SHA256SUMS). */
+export const SAMPLES = path.resolve(__dirname, '../../demo/qlik-logs');
 export const HEADER =
   'Sequence#\tProductVersion\tTimestamp\tHostname\tId\tDescription\tProxySessionId\tProxyPackageId\tRequestSequenceId\tUserDirectory\tUserId\tObjectId\tObjectName\tSecurityClass\tClientHostAddress\tService\tOrigin\tContext\tCommand\tResult\tMessage\tChecksum';
 const BOM = '\ufeff';
