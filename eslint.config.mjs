@@ -3,11 +3,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+import { layerRules } from './eslint.layers.mjs';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'var/', 'test-artifacts/', 'bin/', 'eslint.config.mjs'] },
+  { ignores: ['node_modules/', '.tools/', 'var/', 'test-artifacts/', 'bin/', 'eslint.config.mjs', 'eslint.layers.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -22,6 +23,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...layerRules,
   {
     files: ['scripts/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
@@ -39,14 +41,6 @@ export default tseslint.config(
             { name: 'undici', message: 'No HTTP in workflows: do it in an activity.' },
             { name: 'pg', message: 'No database access in workflows: do it in an activity.' },
             { name: '@electric-sql/pglite', message: 'No database access in workflows: do it in an activity.' },
-          ],
-          patterns: [
-            {
-              group: ['../activities', '../activities/*', '**/activities/*', '!**/activities/types'],
-              allowTypeImports: true,
-              message: 'Workflows import activity types only (import type ...).',
-            },
-            { group: ['undici/*', 'pg/*', '@temporalio/worker', '@temporalio/activity', '@temporalio/client'], message: 'Not allowed in workflow code.' },
           ],
         },
       ],

@@ -2,36 +2,48 @@
 //   planAuditLogIngestion   which (machine, service) chains have files in the sources
 //   ingestAuditLogChain     one chain, file by file from the checkpoints, heartbeating progress
 //   recordIngestRun         the run's summary row
-// The store is opened once per worker process (PGlite allows one opener per folder).
+// The store is opened once per worker process (PGlite allows one opener per folder). Each activity
+// heartbeats on a timer through whatever it waits for (walking a share, opening the store, another
+// worker's chain lock); failures are typed by cause (store-failures.ts).
 import { Context } from '@temporalio/activity';
-import type { ChainKey, IngestSummary } from '../common/ingest-types';
+import type { ChainAnchor, ChainKey, IngestSummary } from '../common/ingest-types';
+import { configuredDigestKey } from '../store/digest';
 import type { ActivityDeps } from './deps';
-import { buildChains, discoverLogFiles } from './audit-log/log-files';
-import { ingestChain, type ChainResult } from './audit-log/ingest-chain';
-import { openStore, type AuditStore } from './audit-log/store';
-import { permanent } from './failures';
+import { withHeartbeat } from './heartbeat';
+import { buildChains, discoverLogFiles } from '../audit-log/log-files';
+import { ingestChain, type ChainResult } from '../store/ingest-chain';
+import { chainAnchor, openStore, type AuditStore } from '../store/store';
+import { sourceFailure, storeFailure } from './store-failures';
+
+const HEARTBEAT_FALLBACK_MS = 30_000;
 
 export function createAuditLogActivities({ config, logger, auditStore, cleanup }: ActivityDeps) {
   const settings = config.auditSecurityLog;
+  const digestKey = configuredDigestKey(settings.digestKey); // in this process only: never in a log, history or the store
   let store: Promise<AuditStore> | undefined;
   const getStore = () =>
     (store ??= (auditStore ?? (() => openStore(settings.store)))().catch((err: Error) => {
-      store = undefined;
-      throw permanent('ConfigInvalid', (err as Error).message);
+      store = undefined; // the next attempt tries again (PostgreSQL may be back)
+      throw err;
     }));
   // A store opened here is closed here (one given in deps belongs to whoever gave it).
   if (!auditStore) cleanup?.add(async () => (await store)?.close());
 
-  async function chains() {
+  const chains = async () => buildChains(await discoverLogFiles(settings.sources.map((s) => s.directory)));
+
+  /** Runs `fn` heartbeating, and types what it throws. */
+  async function guarded<T>(step: string, fn: (progress: (details: object) => void) => Promise<T>): Promise<T> {
+    const ctx = Context.current();
     try {
-      return buildChains(await discoverLogFiles(settings.sources.map((s) => s.directory)));
+      return await withHeartbeat(ctx, ctx.info.heartbeatTimeoutMs ?? HEARTBEAT_FALLBACK_MS, (beat) => fn(beat.progress), { step });
     } catch (err) {
-      throw permanent('ConfigInvalid', `auditSecurityLog.sources: ${(err as Error).message}`);
+      if ((err as { name?: string }).name === 'ApplicationFailure' || ctx.cancellationSignal.aborted) throw err;
+      throw sourceFailure(err);
     }
   }
 
   async function planAuditLogIngestion(): Promise<ChainKey[]> {
-    return (await chains()).map((chain) => ({ machine: chain[0]?.machine ?? '', service: chain[0]?.service ?? '', files: chain.length }));
+    return guarded('discovering log files', async () => (await chains()).map((chain) => ({ machine: chain[0]?.machine ?? '', service: chain[0]?.service ?? '', files: chain.length })));
   }
 
   // A scheduled and an on-demand run may overlap: one chain is ingested by one activity at a time in
@@ -39,38 +51,59 @@ export function createAuditLogActivities({ config, logger, auditStore, cleanup }
   const chainLocks = new Map<string, Promise<unknown>>();
 
   async function ingestAuditLogChain(input: { machine: string; service: string; runId: string }): Promise<ChainResult> {
-    const key = `${input.machine}\u0000${input.service}`;
-    const previous = chainLocks.get(key) ?? Promise.resolve();
-    const mine = previous.catch(() => undefined).then(() => ingestOneChain(input));
-    chainLocks.set(key, mine);
-    try {
-      return await mine;
-    } finally {
-      if (chainLocks.get(key) === mine) chainLocks.delete(key);
-    }
+    return guarded('starting', async (progress) => {
+      const key = `${input.machine}\u0000${input.service}`;
+      const previous = chainLocks.get(key) ?? Promise.resolve();
+      const mine = previous
+        .catch(() => undefined)
+        .then(() => ingestOneChain(input, progress));
+      chainLocks.set(key, mine);
+      progress({ step: 'waiting for another run of this chain in this worker' });
+      try {
+        return await mine;
+      } finally {
+        if (chainLocks.get(key) === mine) chainLocks.delete(key);
+      }
+    });
   }
 
-  async function ingestOneChain(input: { machine: string; service: string; runId: string }): Promise<ChainResult> {
+  async function ingestOneChain(input: { machine: string; service: string; runId: string }, progress: (details: object) => void): Promise<ChainResult> {
     const ctx = Context.current();
+    progress({ step: 'discovering log files' });
     const chain = (await chains()).find((c) => c[0]?.machine === input.machine && c[0]?.service === input.service) ?? [];
     const log = logger.child({ runId: input.runId, machine: input.machine, service: input.service, attempt: ctx.info.attempt });
-    const result = await ingestChain(await getStore(), chain, {
+    progress({ step: 'opening the audit store' });
+    const opened = await getStore().catch((err: unknown) => {
+      throw storeFailure(err);
+    });
+    progress({ step: 'waiting for the chain lock' });
+    const result = await ingestChain(opened, chain, {
       runId: input.runId,
       sequenceMax: settings.sequenceMax,
       signal: ctx.cancellationSignal,
-      onProgress: (progress) => ctx.heartbeat(progress),
-      onWait: () => ctx.heartbeat({ waiting: 'another worker is ingesting this chain' }),
+      onProgress: (p) => progress(p),
+      onWait: () => progress({ waiting: 'another worker is ingesting this chain' }),
+      digestKey,
+      columns: settings.columns,
+    }).catch((err: unknown) => {
+      if (ctx.cancellationSignal.aborted) throw err; // cancelled, or the heartbeat was lost: as the SDK reports it
+      throw storeFailure(err);
     });
     log.info({ ...result }, 'audit log chain ingested');
     return result;
   }
 
-  async function recordIngestRun(summary: IngestSummary): Promise<void> {
-    await (await getStore()).query(
-      `INSERT INTO ingest_runs (id, finished_at, files, rows_stored, findings) VALUES ($1, now(), $2, $3, $4)
-       ON CONFLICT (id) DO UPDATE SET finished_at = now(), files = EXCLUDED.files, rows_stored = EXCLUDED.rows_stored, findings = EXCLUDED.findings`,
-      [summary.runId, summary.files, summary.rowsStored, JSON.stringify(summary.findings)],
-    );
+  /** Records the run in the store and returns the chain's anchor, which the workflow keeps in history. */
+  async function recordIngestRun(summary: IngestSummary): Promise<ChainAnchor> {
+    return guarded('recording the run', async () => {
+      const opened = await getStore();
+      await opened.query(
+        `INSERT INTO ingest_runs (id, finished_at, files, rows_stored, findings) VALUES ($1, now(), $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET finished_at = now(), files = EXCLUDED.files, rows_stored = EXCLUDED.rows_stored, findings = EXCLUDED.findings`,
+        [summary.runId, summary.files, summary.rowsStored, JSON.stringify(summary.findings)],
+      );
+      return chainAnchor(opened);
+    });
   }
 
   return { planAuditLogIngestion, ingestAuditLogChain, recordIngestRun };

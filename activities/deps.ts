@@ -1,8 +1,8 @@
 // What activities need from the worker process; tests pass their own (e.g. a logger they can read).
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
-import type { AuditStore } from './audit-log/store';
-import type { Cleanup } from './cleanup';
+import type { AuditStore } from '../store/store';
+import type { Cleanup } from '../common/cleanup';
 
 export interface ActivityDeps {
   config: Config;

@@ -24,11 +24,11 @@ import { parseConfig, type Config } from '../common/config';
 import type { CaptureIdentity, ScreenshotResult } from '../common/screenshot-result';
 import { createLogger } from '../common/logger';
 import { searchAttributes } from '../common/search-attributes';
-import { resolveTemporalBinaries } from '../common/temporal-cli';
+import { resolveTemporalBinaries } from '../worker/temporal-cli';
 import { createWorker } from '../worker/create-worker';
-import { createPki } from '../test/simulated-qlik/pki';
-import { SimulatedQlik } from '../test/simulated-qlik/simulated-qlik';
-import { screenshotEvent } from '../test/helpers/events';
+import { createPki } from '../demo/simulated-qlik/pki';
+import { SimulatedQlik } from '../demo/simulated-qlik/simulated-qlik';
+import { screenshotEvent } from '../demo/sample-events';
 
 const { values } = parseArgs({
   options: {

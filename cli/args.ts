@@ -1,6 +1,7 @@
 // Argument parsing shared by every command: node's util.parseArgs plus a --help text per command.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../common/config';
+import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from '../common/logger';
 import { UsageError } from './errors';
 
 export interface CommandSpec<O extends NonNullable<ParseArgsConfig['options']>> {
@@ -30,4 +31,13 @@ export function requireConfig(file: string | undefined, usage: string): Config {
 
 export function printHelp(spec: { usage: string; help: string }): void {
   process.stdout.write(`Usage: ${spec.usage}\n\n${spec.help.trim()}\n`);
+}
+
+/** `--log-format` of the service commands: readable lines on a terminal, JSON lines otherwise. */
+export const logFormatOption = { 'log-format': { type: 'string' } } as const;
+export const LOG_FORMAT_HELP = '  --log-format <f>  pretty (one readable line per record) or json; default: pretty on a terminal, else json';
+
+export function serviceLogger(name: string, format: string | undefined): Logger {
+  if (format !== undefined && !LOG_FORMATS.includes(format as LogFormat)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}, not '${format}'`);
+  return createLogger(name, { format: format as LogFormat | undefined });
 }

@@ -1,17 +1,23 @@
 // `qlik-audit dev [--demo] [--config F]`: the whole stack on one machine — the real Temporal dev
 // server (Web UI on :8233, state in ./var/temporal.sqlite), a worker, the event receiver, and (with
 // --demo) a simulated Qlik Sense with sample events.
+// Ctrl-C works at any moment (starting, during the demo, idle): `Stopping ...` at once, everything
+// closed within 3 s; a second Ctrl-C kills at once. The services log to ./var/qlik-audit-dev.log, so
+// the terminal shows only the stack's own lines.
 import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { pino } from 'pino';
 import { withClient } from '../client/connect';
-import { runDemoAuditLogs, runDemoEvents, startDemoQlik, type Demo } from '../client/demo';
 import { startReceiver, type RunningReceiver } from '../client/receiver/start-receiver';
 import { loadConfig, parseConfig, type Config } from '../common/config';
 import type { ScreenshotResult } from '../common/screenshot-result';
-import { createLogger } from '../common/logger';
-import { resolveTemporalBinaries } from '../common/temporal-cli';
-import { startDevServer } from '../worker/dev-server';
+import { createLogger, type Logger } from '../common/logger';
+import { resolveTemporalBinaries } from '../worker/temporal-cli';
+import { openStore, type AuditStore } from '../store/store';
+import { openDemoStore, runDemoAuditLogs, runDemoEvents, startDemoQlik, type Demo } from '../demo/demo';
+import { startDevServer, type DevServer } from '../worker/dev-server';
 import { installRuntime } from '../worker/runtime';
-import { startWorker } from '../worker/start-worker';
+import { startWorker, type RunningWorker } from '../worker/start-worker';
 import { parseCommand, printHelp } from './args';
 import { describeError } from './errors';
 
@@ -23,7 +29,8 @@ Starts a local stack for trying qlik-audit or developing it:
     state kept in ./var/temporal.sqlite (workflows survive a restart), log in ./var/temporal-dev.log
   - a worker for all qlik-audit workflows (Prometheus metrics on http://127.0.0.1:9464/metrics)
   - the event receiver on eventApi.host:eventApi.port (default http://127.0.0.1:8181)
-Ctrl-C stops everything.
+Worker and receiver log to ./var/qlik-audit-dev.log (JSON lines; tail -f it to follow).
+Ctrl-C stops everything within 3 s, at any moment; a second Ctrl-C kills at once.
 
 Options:
   --demo            also run a simulated Qlik Sense (QPS + proxy over mutual TLS, certificates in
@@ -39,16 +46,39 @@ const DEV_IP = '127.0.0.1';
 const DEV_PORT = 7233;
 const DEV_UI_PORT = 8233;
 const DEV_METRICS = '127.0.0.1:9464';
+/** How long a Ctrl-C may take before what is left is killed. */
+const STOP_BUDGET_MS = 2500;
+
+class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (the work itself is stopped by the shutdown). */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Interrupted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Interrupted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (err) => (signal.removeEventListener('abort', onAbort), reject(err)),
+    );
+  });
+}
 
 /** Posts the sample events and prints what happened to each, with links into the Web UI. */
-async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: Config, say: (line: string) => void) {
+async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: Config, say: (line: string) => void, signal: AbortSignal) {
   say('');
   say('Demo: posting sample Audit.qs events to the receiver ...');
   const { runs, logs } = await withClient(config, async (client) => {
-    const runs = await runDemoEvents(demo, receiverUrl, (workflowId) => client.workflow.getHandle(workflowId).result() as Promise<ScreenshotResult>);
+    const runs = await runDemoEvents(demo, receiverUrl, (workflowId) => unlessAborted(client.workflow.getHandle(workflowId).result() as Promise<ScreenshotResult>, signal));
+    if (signal.aborted) throw new Interrupted();
     say('Demo: verifying and ingesting the sample AuditSecurity logs ...');
     // A failed ingest is shown, not fatal: the rest of the demo and the UI stay up to look into it.
-    const logs = await runDemoAuditLogs(client, config).catch((err: Error) => describeError(err, false));
+    const logs = await unlessAborted(runDemoAuditLogs(client, config), signal).catch((err: Error) => {
+      if (err instanceof Interrupted) throw err;
+      return describeError(err, false);
+    });
     return { runs, logs };
   });
   for (const run of runs) {
@@ -73,81 +103,122 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
   say('');
 }
 
+/** The JSON log file of the services (kept out of the terminal, where the demo prints its summary). */
+function fileLogger(file: string): Logger {
+  mkdirSync(path.dirname(file), { recursive: true });
+  return createLogger('qlik-audit-dev', { destination: pino.destination({ dest: file, append: true, sync: true }) });
+}
+
 export async function devCommand(argv: string[]): Promise<number> {
   const { values } = parseCommand(spec, argv);
   if (values.help) return printHelp(spec), 0;
   const varDir = path.resolve(values.var ?? 'var');
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const steps = values.demo ? 5 : 4;
-  say('qlik-audit dev: starting (Ctrl-C to stop)');
 
+  // What is running, stopped in reverse order; Ctrl-C is handled from the first moment on.
   let demo: Demo | undefined;
-  let config: Config = values.config ? loadConfig(values.config) : parseConfig({}, { source: '(embedded defaults)', baseDir: process.cwd() });
-  if (values.demo) {
-    say(`  [1/${steps}] starting the simulated Qlik Sense (certificates in ${path.join(varDir, 'demo-certs')}) ...`);
-    demo = await startDemoQlik(varDir);
-    config = parseConfig({ ...config, ...demo.config }, { source: '(demo)', baseDir: process.cwd() });
-  }
-  const step = (n: number, text: string) => say(`  [${n + (values.demo ? 1 : 0)}/${steps}] ${text}`);
-  step(1, 'locating the Temporal CLI ...');
-  const { cli } = resolveTemporalBinaries({ log: (line) => say(`        ${line}`) });
-  step(2, `starting the Temporal dev server (${cli}) ...`);
-  const server = await startDevServer({
-    cli,
-    ip: DEV_IP,
-    port: DEV_PORT,
-    uiPort: DEV_UI_PORT,
-    dbFile: path.join(varDir, 'temporal.sqlite'),
-    logFile: path.join(varDir, 'temporal-dev.log'),
-    namespaces: config.temporal.namespace === 'default' ? [] : [config.temporal.namespace],
-  });
-  // The dev server is local: point the worker at it whatever the config says.
-  process.env.TEMPORAL_ADDRESS = server.address;
-
-  const logger = createLogger('qlik-audit-dev');
-  installRuntime(logger, { prometheusBindAddress: DEV_METRICS });
-  let worker;
+  let server: DevServer | undefined;
+  let worker: RunningWorker | undefined;
   let receiver: RunningReceiver | undefined;
-  try {
-    step(3, 'starting the worker ...');
-    worker = await startWorker(config, logger);
-    step(4, 'starting the event receiver ...');
-    receiver = await startReceiver(config, logger);
-  } catch (err) {
-    await worker?.shutdown();
-    await server.stop();
-    await demo?.stop();
-    throw err;
-  }
-
-  say('');
-  say(`Temporal Web UI:  ${server.uiUrl}`);
-  say(`Temporal gRPC:    ${server.address}  (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`);
-  say(`Event receiver:   ${receiver.url}/api/v1/audit-event`);
-  say(`Worker metrics:   http://${DEV_METRICS}/metrics   receiver metrics: ${receiver.url}/metrics`);
-
-  // Ctrl-C / SIGTERM: the SDK shuts the worker down on these signals; then we stop the server.
-  // Every caller waits for the same stop, so the process never exits before the server is gone.
-  let stopped: Promise<void> | undefined;
-  const stopAll = () =>
-    (stopped ??= (async () => {
-      say('Stopping ...');
-      await receiver?.close().catch(() => undefined);
-      await worker.shutdown().catch(() => undefined);
-      await server.stop();
-      await demo?.stop();
+  let store: AuditStore | undefined;
+  const interrupted = new AbortController();
+  let stopping: Promise<void> | undefined;
+  const stopAll = (why: string) =>
+    (stopping ??= (async () => {
+      if (why) say(why);
+      interrupted.abort();
+      const stop = (async () => {
+        await receiver?.close().catch(() => undefined);
+        await worker?.shutdown().catch(() => undefined);
+        await store?.close().catch(() => undefined);
+        await demo?.stop().catch(() => undefined);
+      })();
+      // The worker gets what is left of the budget; the dev server is stopped in any case (SIGKILL at the end).
+      await Promise.race([stop, new Promise((resolve) => setTimeout(resolve, STOP_BUDGET_MS - 800).unref())]);
+      await server?.stop(700);
     })());
-  if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, say).catch(async (err) => {
-    await stopAll(); // never leave the dev server running behind a failed demo
+  const onSignal = () => {
+    if (stopping) {
+      // A second Ctrl-C: kill what is left, now.
+      server?.child.kill('SIGKILL');
+      process.exit(130);
+    }
+    void stopAll('Stopping ...');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const check = () => {
+    if (interrupted.signal.aborted) throw new Interrupted();
+  };
+
+  try {
+    say('qlik-audit dev: starting (Ctrl-C to stop)');
+    let config: Config = values.config ? loadConfig(values.config) : parseConfig({}, { source: '(embedded defaults)', baseDir: process.cwd() });
+    if (values.demo) {
+      say(`  [1/${steps}] starting the simulated Qlik Sense (certificates in ${path.join(varDir, 'demo-certs')}) ...`);
+      demo = await unlessAborted(startDemoQlik(varDir), interrupted.signal);
+      config = parseConfig({ ...config, ...demo.config }, { source: '(demo)', baseDir: process.cwd() });
+    }
+    const step = (n: number, text: string) => say(`  [${n + (values.demo ? 1 : 0)}/${steps}] ${text}`);
+    step(1, 'locating the Temporal CLI ...');
+    const { cli } = resolveTemporalBinaries({ log: (line) => say(`        ${line}`) });
+    check();
+    step(2, `starting the Temporal dev server (${cli}) ...`);
+    server = await startDevServer({
+      cli,
+      ip: DEV_IP,
+      port: DEV_PORT,
+      uiPort: DEV_UI_PORT,
+      dbFile: path.join(varDir, 'temporal.sqlite'),
+      logFile: path.join(varDir, 'temporal-dev.log'),
+      namespaces: config.temporal.namespace === 'default' ? [] : [config.temporal.namespace],
+      signal: interrupted.signal,
+    });
+    check();
+    // The dev server is local: point the worker at it whatever the config says.
+    process.env.TEMPORAL_ADDRESS = server.address;
+
+    const logFile = path.join(varDir, 'qlik-audit-dev.log');
+    const logger = fileLogger(logFile);
+    installRuntime(logger, { prometheusBindAddress: DEV_METRICS, handleSignals: false });
+    step(3, 'starting the worker ...');
+    // An embedded store has one user at a time: open it once here and share it.
+    if (config.auditSecurityLog.store.startsWith('pglite:')) {
+      store = await unlessAborted(demo ? openDemoStore(config.auditSecurityLog.store) : openStore(config.auditSecurityLog.store), interrupted.signal);
+    }
+    worker = await unlessAborted(startWorker(config, logger, { auditStore: store }), interrupted.signal);
+    step(4, 'starting the event receiver ...');
+    receiver = await unlessAborted(startReceiver(config, logger), interrupted.signal);
+
+    say('');
+    say(`Temporal Web UI:  ${server.uiUrl}`);
+    say(`Temporal gRPC:    ${server.address}  (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`);
+    say(`Event receiver:   ${receiver.url}/api/v1/audit-event`);
+    say(`Worker metrics:   http://${DEV_METRICS}/metrics   receiver metrics: ${receiver.url}/metrics`);
+    say(`Service logs:     ${logFile}`);
+
+    if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, say, interrupted.signal);
+    say('Ready. Press Ctrl-C to stop.');
+
+    const serverExited = new Promise<boolean>((resolve) => server?.child.once('exit', () => resolve(stopping === undefined)));
+    const serverDied = await Promise.race([worker.done.then(() => false), serverExited, new Promise<false>((resolve) => interrupted.signal.addEventListener('abort', () => resolve(false)))]);
+    if (serverDied) {
+      await stopAll('');
+      throw new Error(`Temporal dev server exited unexpectedly; see ${path.join(varDir, 'temporal-dev.log')}`);
+    }
+    await stopAll('');
+    say('Stopped.');
+    return 0;
+  } catch (err) {
+    await stopAll(''); // never leave the dev server running behind a failure
+    if (err instanceof Interrupted || interrupted.signal.aborted) {
+      say('Stopped.');
+      return 130;
+    }
     throw err;
-  });
-  say('Ready. Press Ctrl-C to stop.');
-  process.once('SIGINT', stopAll);
-  process.once('SIGTERM', stopAll);
-  const serverExited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
-  const serverDied = await Promise.race([worker.done.then(() => false), serverExited.then(() => stopped === undefined)]);
-  await stopAll();
-  if (serverDied) logger.error(`Temporal dev server exited unexpectedly; see ${path.join(varDir, 'temporal-dev.log')}`);
-  say('Stopped.');
-  return serverDied ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

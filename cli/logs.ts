@@ -1,32 +1,41 @@
 // `qlik-audit logs <verify|…>`: Qlik AuditSecurity logs (SPEC 5).
-import { buildChains, discoverLogFiles, UnreadablePathError } from '../activities/audit-log/log-files';
-import { verifyChains, type Finding, type FileSummary } from '../activities/audit-log/scanner';
-import { openStore } from '../activities/audit-log/store';
-import { verifyStore } from '../activities/audit-log/verify-store';
+import { buildChains, discoverLogFiles, UnreadablePathError } from '../audit-log/log-files';
+import { verifyChains, type Finding, type FileSummary } from '../audit-log/scanner';
+import { openStore, storeId } from '../store/store';
+import { verifyStore, type Anchor } from '../store/verify-store';
+import { configuredDigestKey } from '../store/digest';
+import { latestAnchors, parseAnchor } from '../client/ingest-anchors';
+import type { Config } from '../common/config';
 import { withClient } from '../client/connect';
+import { waitWithWorkerWatch } from '../client/worker-watch';
 import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
 import { parseCommand, printHelp, requireConfig } from './args';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 
 const verifySpec = {
-  usage: 'qlik-audit logs verify PATH... [--json] [--sequence-max N]',
+  usage: 'qlik-audit logs verify PATH... [--json] [--sequence-max N] [--columns A,B,...]',
   help: `
 Verifies Qlik Sense AuditSecurity log files offline (no Temporal, no database). PATH is a file or a
 folder (searched recursively, e.g. C:\\ProgramData\\Qlik\\Sense\\Log or the ArchivedLogs share).
 Files of one machine and service form a chain: archives by close time, then the live .txt file.
 
-Checks: every row's SHA-1 checksum; Sequence# continuity within files and across the chain
+Checks: the header (exactly Qlik's documented columns, in order: it is covered by no checksum);
+every row's SHA-1 checksum; Sequence# continuity within files and across the chain
 (restarts at 1 are reported as info, wrap-around after --sequence-max is fine); a Signature line
 on every archived file that was rolled over (presence and format only: Qlik's signature algorithm
 is not public, so its value cannot be verified).
 
-Exit codes: 0 no error findings, 1 error findings, 2 bad usage or an unreadable path.
+Exit codes: 0 no error findings, 1 error findings, 2 bad usage, an unreadable path, or no
+AuditSecurity file at all in the paths (nothing verified is not OK).
 
 Options:
-  --json             print {"ok","files","findings"} (README: "Verify output")
+  --json             print {"ok","files","findings"} (README: "Verify output"); with no file
+                     found {"ok":false,"files":[],"findings":[],"reason"}
   --sequence-max N   highest Sequence# before it wraps to 1 (default 2147483647)
+  --columns A,B,...  the AuditSecurity columns your site logs, if it changed the log4net layout
+                     (default: Qlik's documented layout; any other header is a bad-header error)
   -h, --help         this help`,
-  options: { json: { type: 'boolean' }, 'sequence-max': { type: 'string' } },
+  options: { json: { type: 'boolean' }, 'sequence-max': { type: 'string' }, columns: { type: 'string' } },
   positionals: true,
 } as const;
 
@@ -59,8 +68,16 @@ async function verifyCommand(argv: string[]): Promise<number> {
     if (err instanceof UnreadablePathError) throw new UsageError(err.message);
     throw err;
   }
+  if (files.length === 0) {
+    // A typo in a path must not read as a clean audit.
+    const reason = `no AuditSecurity log file in ${positionals.join(', ')} (looked for <Machine>_AuditSecurity_<Service>.txt and <Machine>_AuditSecurity_<Service>_<YYYY-MM-DDTHH.mm.ss>Z.log, in sub-folders too)`;
+    if (values.json) process.stdout.write(`${JSON.stringify({ ok: false, files: [], findings: [], reason })}\n`);
+    process.stderr.write(`qlik-audit logs verify: ${reason}\n`);
+    return EXIT_USAGE;
+  }
   const progress = !values.json && process.stderr.isTTY;
-  const result = await verifyChains(buildChains(files), sequenceMax, progress ? (f) => process.stderr.write(`verified ${f.path}\n`) : undefined);
+  const columns = values.columns ? values.columns.split(',').map((c) => c.trim()).filter(Boolean) : undefined;
+  const result = await verifyChains(buildChains(files), { sequenceMax, columns, onFile: progress ? (f) => process.stderr.write(`verified ${f.path}\n`) : undefined });
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else printHuman(result);
   return result.ok ? EXIT_OK : EXIT_FAILED;
@@ -71,7 +88,8 @@ const ingestSpec = {
   help: `
 Starts one ingestAuditSecurityLogs run now (workflow id ${INGEST_SCHEDULE_ID}-manual; while one runs, a second
 start returns it). Prints {"workflowId","runId"}, or with --wait the summary:
-{"runId","chains","files","rowsStored","findings":{kind:count},"durationMs"}.
+{"runId","chains","files","rowsStored","findings":{kind:count},"durationMs","anchor":{"storeId","chainHead",
+"batches","rows"}} — the anchor is what 'logs verify-store' checks the store against.
 
 Options:
   --config <file>   YAML configuration (auditSecurityLog.sources, auditSecurityLog.store)
@@ -86,7 +104,8 @@ async function ingestCommand(argv: string[]): Promise<number> {
   const config = requireConfig(values.config, ingestSpec.usage);
   return withClient(config, async (client, taskQueue) => {
     const handle = await startIngestNow(client, taskQueue);
-    const output = values.wait ? await handle.result() : { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+    const warn = (line: string) => process.stderr.write(`qlik-audit logs ingest: ${line}\n`);
+    const output = values.wait ? await waitWithWorkerWatch(client, taskQueue, handle.result(), warn) : { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
     process.stdout.write(`${JSON.stringify(output)}\n`);
     return EXIT_OK;
   });
@@ -117,38 +136,70 @@ async function scheduleCommand(argv: string[]): Promise<number> {
 }
 
 const verifyStoreSpec = {
-  usage: 'qlik-audit logs verify-store --config <file> [--json]',
+  usage: 'qlik-audit logs verify-store --config <file> [--json] [--anchor HEAD:BATCHES]...',
   help: `
-Recomputes the store's digest chain (auditSecurityLog.store) and reports the first batch whose rows
-were changed, deleted or added after ingestion, and rows that belong to no batch. Exit 0 intact,
-1 tampered, 2 bad usage.
+Recomputes the store's digest chain (auditSecurityLog.store): every batch's rows and findings as
+stored, its link to the batch before, its digest — HMAC-SHA256 under the key when the chain is keyed
+(QLIK_AUDIT_DIGEST_KEY or auditSecurityLog.digestKey; a keyed store cannot be checked without it).
+Then checks the chain against anchors kept outside the database: the results of the newest ingest
+runs in Temporal history (or --anchor, offline), which show the newest batches deleted together with
+their rows, or a chain recomputed whole. Exit 0 intact, 1 tampered, 2 bad usage (or no key for a
+keyed store).
 With a pglite: store, stop the worker first (an embedded store has one opener at a time).
 
 Options:
-  --config <file>   YAML configuration
-  --json            print {"ok","batches","rows","brokenBatches","strayRows","firstBroken"?}
-  -h, --help        this help`,
-  options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
+  --config <file>        YAML configuration
+  --anchor HEAD:BATCHES  check against this anchor instead of asking Temporal (an ingest run's
+                         anchor.chainHead and anchor.batches); may be given more than once
+  --json                 print {"ok","keyed","batches","rows","anchorsChecked","problems":[{"kind","batch"?,"detail"}]}
+  -h, --help             this help`,
+  options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, anchor: { type: 'string', multiple: true } },
 } as const;
+
+/** Anchors from --anchor, else from Temporal (none, with a note, when Temporal cannot be reached). */
+async function anchorsFor(config: Config, id: string, given: string[] | undefined, note: (line: string) => void): Promise<Anchor[]> {
+  if (given?.length) {
+    return given.map((text) => {
+      const anchor = parseAnchor(text);
+      if (!anchor) throw new UsageError(`--anchor ${text.slice(0, 80)}: expected HEAD:BATCHES, a 64-hex digest and a batch count`);
+      return anchor;
+    });
+  }
+  try {
+    return await withClient(config, (client) => latestAnchors(client, id));
+  } catch (err) {
+    note(`no anchor checked: ${(err as Error).message.split('\n')[0]} (use --anchor HEAD:BATCHES offline)`);
+    return [];
+  }
+}
 
 async function verifyStoreCommand(argv: string[]): Promise<number> {
   const { values } = parseCommand(verifyStoreSpec, argv);
   if (values.help) return printHelp(verifyStoreSpec), EXIT_OK;
   const config = requireConfig(values.config, verifyStoreSpec.usage);
-  const store = await openStore(config.auditSecurityLog.store);
+  const key = configuredDigestKey(config.auditSecurityLog.digestKey);
+  const store = await openStore(config.auditSecurityLog.store); // first: a store in use elsewhere fails at once
+  let result;
   try {
-    const result = await verifyStore(store);
-    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else if (result.ok) process.stdout.write(`OK: ${result.batches} batches, ${result.rows} rows, digest chain intact\n`);
-    else {
-      const b = result.firstBroken;
-      if (b) process.stdout.write(`TAMPERED: ${result.brokenBatches} of ${result.batches} batches broken; first: batch ${b.batchId} (${b.machine}/${b.service} ${b.fileName}): ${b.reason}\n`);
-      if (result.strayRows) process.stdout.write(`TAMPERED: ${result.strayRows} stored rows belong to no batch of the digest chain (added after ingestion, or their batch was deleted)\n`);
-    }
-    return result.ok ? EXIT_OK : EXIT_FAILED;
+    const anchors = await anchorsFor(config, await storeId(store), values.anchor, (line) => process.stderr.write(`qlik-audit logs verify-store: ${line}\n`));
+    result = await verifyStore(store, { key, anchors });
   } finally {
     await store.close();
   }
+  const missingKey = result.problems.find((p) => p.kind === 'key-missing');
+  if (missingKey) throw new UsageError(missingKey.detail);
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+    const chain = `${result.batches} batches, ${result.rows} rows, ${result.keyed ? 'keyed chain (HMAC-SHA256)' : 'unkeyed chain (SHA-256: anyone who can write the database could recompute it; set a digest key)'}, ${result.anchorsChecked} anchor(s) checked`;
+    if (result.ok) say(`OK: ${chain}: digest chain intact`);
+    else {
+      say(`TAMPERED: ${chain}`);
+      for (const p of result.problems) say(`  ${p.kind.padEnd(20)} ${p.detail}`);
+      if (result.problemsNotListed) say(`  and ${result.problemsNotListed} more`);
+    }
+  }
+  return result.ok ? EXIT_OK : EXIT_FAILED;
 }
 
 const subcommands: Record<string, (argv: string[]) => Promise<number>> = {

@@ -11,6 +11,7 @@ const commands: Record<string, { load: () => Promise<Command>; summary: string }
   dev: { load: async () => (require('./dev') as typeof import('./dev')).devCommand, summary: 'local stack: Temporal dev server + UI, worker (--demo: with sample data)' },
   worker: { load: async () => (require('./worker') as typeof import('./worker')).workerCommand, summary: 'run a worker for all workflows and activities' },
   receiver: { load: async () => (require('./receiver') as typeof import('./receiver')).receiverCommand, summary: 'run the event API (POST /api/v1/audit-event, Butler SOS compatible)' },
+  setup: { load: async () => (require('./setup') as typeof import('./setup')).setupCommand, summary: 'prepare the Temporal namespace (search attributes); run once per namespace' },
   logs: { load: async () => (require('./logs') as typeof import('./logs')).logsCommand, summary: 'AuditSecurity logs: verify, ingest, schedule, verify-store' },
   screenshot: { load: async () => (require('./screenshot') as typeof import('./screenshot')).screenshotCommand, summary: 'start captureScreenshot for an event file (--wait for the result)' },
 };
@@ -47,11 +48,27 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  // Exit explicitly: a finished command must not be kept alive by a connection or timer left open.
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`qlik-audit: ${describeError(err, true)}\n`);
-    process.exit(1);
-  },
-);
+/** Resolves once everything written to `stream` so far has reached the reader (a pipe may lag behind). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.once('error', () => resolve()); // EPIPE: the reader went away (`| head`); nothing more to deliver
+    stream.write('', () => resolve());
+  });
+}
+
+/**
+ * Ends the process with `code` once stdout and stderr have drained: `… --json | jq` gets the whole
+ * report, however slowly it reads. Then exits explicitly, so a connection or timer a command left
+ * open cannot keep a finished command alive.
+ */
+async function finish(code: number): Promise<never> {
+  process.exitCode = code;
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+}
+
+main(process.argv.slice(2)).then(finish, (err) => {
+  process.stderr.write(`qlik-audit: ${describeError(err, true)}\n`);
+  return finish(1);
+});

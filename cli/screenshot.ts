@@ -1,9 +1,9 @@
 // `qlik-audit screenshot --config F --event E [--wait]`: start captureScreenshot for one event file.
 import { readFileSync } from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
-import { screenshotEventSchema, type ScreenshotEvent } from '../common/audit-event';
-import { describeIssues } from '../common/validation';
+import { isScreenshotEvent, SCREENSHOT_EVENT_TYPE, validateAuditEvent, type ScreenshotEvent } from '../common/audit-event';
 import { withClient } from '../client/connect';
+import { waitWithWorkerWatch } from '../client/worker-watch';
 import { startCaptureScreenshot } from '../client/start-screenshot';
 import { parseCommand, printHelp, requireConfig } from './args';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
@@ -38,9 +38,10 @@ function readEvent(file: string): ScreenshotEvent {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0];
     throw new UsageError(`cannot read event file ${file}: ${reason}`);
   }
-  const parsed = screenshotEventSchema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(`event file ${file} is not a valid screenshot.url.received event: ${describeIssues(parsed.error)}`);
-  return parsed.data;
+  const validated = validateAuditEvent(raw);
+  if (!validated.ok) throw new UsageError(`event file ${file} is not a valid Audit.qs event: ${validated.error}`);
+  if (!isScreenshotEvent(validated.event)) throw new UsageError(`event file ${file} is a ${validated.event.type} event, not ${SCREENSHOT_EVENT_TYPE}`);
+  return validated.event;
 }
 
 export async function screenshotCommand(argv: string[]): Promise<number> {
@@ -56,7 +57,8 @@ export async function screenshotCommand(argv: string[]): Promise<number> {
       return EXIT_OK;
     }
     try {
-      process.stdout.write(`${JSON.stringify(await started.handle.result())}\n`);
+      const warn = (line: string) => process.stderr.write(`qlik-audit screenshot: ${line}\n`);
+      process.stdout.write(`${JSON.stringify(await waitWithWorkerWatch(client, taskQueue, started.handle.result(), warn))}\n`);
       return EXIT_OK;
     } catch (err) {
       if (!(err instanceof WorkflowFailedError)) throw err;

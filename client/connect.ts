@@ -1,25 +1,25 @@
-// A Temporal client for the commands that start workflows, with an error that names the address.
-import { Client } from '@temporalio/client';
+// A Temporal connection for the commands (CLI), with an error that names the address.
+import { Client, type Connection } from '@temporalio/client';
 import type { Config } from '../common/config';
-import { connectClient, temporalTarget } from '../common/temporal-connection';
+import { connectClient, temporalTarget, type TemporalTarget } from './temporal-target';
 
-async function createClient(config: Config): Promise<{ client: Client; taskQueue: string; close(): Promise<void> }> {
+/** Runs `fn` with a connection to the configured Temporal and closes it afterwards. */
+export async function withConnection<T>(config: Config, fn: (connection: Connection, target: TemporalTarget) => Promise<T>): Promise<T> {
   const target = temporalTarget(config);
-  let connection;
+  let connection: Connection;
   try {
     connection = await connectClient(target);
   } catch (err) {
     throw new Error(`cannot connect to Temporal at ${target.address} (temporal.address / TEMPORAL_ADDRESS): ${(err as Error).message.split('\n')[0]}`);
   }
-  return { client: new Client({ connection, namespace: target.namespace }), taskQueue: target.taskQueue, close: () => connection.close() };
+  try {
+    return await fn(connection, target);
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Runs `fn` with a connected client and closes the connection afterwards. */
-export async function withClient<T>(config: Config, fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
-  const { client, taskQueue, close } = await createClient(config);
-  try {
-    return await fn(client, taskQueue);
-  } finally {
-    await close();
-  }
+export function withClient<T>(config: Config, fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+  return withConnection(config, (connection, target) => fn(new Client({ connection, namespace: target.namespace }), target.taskQueue));
 }

@@ -2,14 +2,96 @@
 // where it has them, so its users can copy their settings. Unknown keys are errors, never ignored:
 // a typo in a security setting must not silently fall back to a default.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { canonicalHostName } from './host-names';
 import { describeIssues } from './validation';
 
 const hostName = z.string().min(1).max(253);
 const port = z.number().int().min(1).max(65535);
 const durationMs = z.number().int().positive();
+
+/** A list that may be written as `null` (Butler SOS does, for a list whose entries are all
+ *  commented out), which means empty; absent means `fallback`. */
+function list<T extends z.ZodTypeAny>(item: T, fallback: z.output<T>[] = []) {
+  return z
+    .array(item)
+    .nullable()
+    .transform((value) => value ?? [])
+    .default(fallback);
+}
+
+/** An allow-list entry: a bare host name or IP address, as Butler SOS compares them (port ignored). */
+const allowedHost = z.string().transform((entry, ctx) => {
+  const value = entry.trim();
+  const problem = /^[a-z][a-z0-9+.-]*:\/\//i.test(value)
+    ? 'has a scheme'
+    : /[/?#@]/.test(value)
+      ? 'has a path or user part'
+      : /^[^[\]:]+:\d*$/.test(value) || /^\[.*\]:\d*$/.test(value)
+        ? 'has a port'
+        : value === '' || !canonicalHostName(value)
+          ? 'is not a host name or IP address'
+          : undefined;
+  if (problem) {
+    const bare = bareHostOf(value);
+    ctx.addIssue({ code: 'custom', message: `'${entry}' ${problem}: write the bare host name or IP${bare ? `, e.g. ${bare}` : ''} (ports are ignored when matching)` });
+    return z.NEVER;
+  }
+  return value;
+});
+
+/** The host of a URL-ish entry such as `https://qlik.example.com:443/hub`, to suggest in an error. */
+function bareHostOf(value: string): string | undefined {
+  try {
+    return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`).hostname || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Butler SOS's virtual proxy normalisation: surrounding slashes and spaces dropped; `/` alone is the default proxy. */
+const virtualProxy = z.string().transform((value, ctx) => {
+  const normalized = value.trim().replace(/^\/+|\/+$/g, '');
+  if (normalized === '' || /^[A-Za-z0-9._~-]+$/.test(normalized)) return normalized;
+  ctx.addIssue({ code: 'custom', message: `'${value}' is not a virtual proxy prefix: letters, digits and . _ ~ - only (e.g. analytics for https://qlik.example.com/analytics/hub)` });
+  return z.NEVER;
+});
+
+/** `https://qlik.example.com` or `*`: what a browser sends as Origin (scheme, host, port; no path). */
+const corsOrigin = z.string().transform((entry, ctx) => {
+  if (entry.trim() === '*') return '*';
+  let url: URL | undefined;
+  try {
+    url = new URL(entry.trim());
+  } catch {
+    url = undefined;
+  }
+  const origin = url?.origin;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname.replace(/\/$/, '') !== '' || url.search || url.hash || url.username) {
+    ctx.addIssue({ code: 'custom', message: `'${entry}' is not an origin: write the hub's scheme and host, e.g. https://qlik.example.com (a port only if it is not the default)` });
+    return z.NEVER;
+  }
+  return origin as string;
+});
+
+/** Fastify trustProxy as a list: IP addresses, CIDR ranges, or proxy-addr's names. */
+const trustedProxyList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter(Boolean))
+  .superRefine((entries, ctx) => {
+    for (const entry of entries) {
+      if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+      const [ip = '', bits, ...rest] = entry.split('/');
+      const family = isIP(ip);
+      const max = family === 6 ? 128 : 32;
+      if (family === 0 || rest.length > 0 || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+        ctx.addIssue({ code: 'custom', message: `'${entry}' is not an IP address or CIDR range (e.g. 10.0.0.0/8), nor loopback/linklocal/uniquelocal` });
+      }
+    }
+  });
 
 const temporalSchema = z.strictObject({
   address: z.string().min(1).default('127.0.0.1:7233'),
@@ -35,11 +117,30 @@ const storageTargetSchema = z.strictObject({
   directory: z.string().min(1),
 });
 
-const screenshotsSchema = z.strictObject({
+/** Butler SOS's `addInImageMetadata`: a second file with a header band naming these fields. */
+const metadataFieldsSchema = z
+  .strictObject({
+    date: z.boolean().default(false),
+    eventId: z.boolean().default(false),
+    correlationId: z.boolean().default(false),
+    selectionTxnId: z.boolean().default(false),
+    user: z.boolean().default(false),
+    appId: z.boolean().default(false),
+    appName: z.boolean().default(false),
+    sheetName: z.boolean().default(false),
+    viewingDuration: z.boolean().default(false),
+  })
+  .prefault({});
+
+const screenshotsSchema = z
+  .strictObject({
   enable: z.boolean().default(true),
   downloadTimeoutMs: durationMs.default(15000),
-  allowedImageDownloadHosts: z.array(hostName).default([]),
-  storageTargets: z.array(storageTargetSchema).default([{ enable: true, type: 'flat', directory: './var/screenshots' }]),
+  // Transient failures (QPS or proxy down, 404 while the Printing Service renders) are retried this long.
+  retryWindowMinutes: z.number().positive().max(525_600).default(1440),
+  addInImageMetadata: z.strictObject({ enable: z.boolean().default(false), fields: metadataFieldsSchema }).prefault({}),
+  allowedImageDownloadHosts: list(allowedHost),
+  storageTargets: list(storageTargetSchema, [{ enable: true, type: 'flat', directory: './var/screenshots' }]),
   auth: z
     .strictObject({
       mode: z.enum(['none', 'qpsTicket', 'userTicket']).default('userTicket'),
@@ -48,9 +149,9 @@ const screenshotsSchema = z.strictObject({
           host: hostName.default('localhost'),
           port: port.default(4243),
           ticketTimeoutMs: durationMs.default(5000),
-          userDirectory: z.string().default(''),
-          userId: z.string().default(''),
-          virtualProxy: z.string().default(''),
+          userDirectory: z.string().trim().default(''),
+          userId: z.string().trim().default(''),
+          virtualProxy: virtualProxy.default(''),
         })
         .prefault({}),
       sessionCache: z
@@ -62,13 +163,44 @@ const screenshotsSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
-});
+  })
+  .superRefine((screenshots, ctx) => {
+    // Checked at load, not when the first screenshot arrives: Butler SOS requires the fixed user too.
+    const { mode, qps } = screenshots.auth;
+    if (mode === 'qpsTicket' && (!qps.userDirectory || !qps.userId)) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'qps'], message: 'auth mode qpsTicket downloads as one fixed user: set userDirectory and userId' });
+    }
+    // One attempt (a ticket and a download) must fit in the retry window, or no attempt could finish.
+    const attemptMs = qps.ticketTimeoutMs + screenshots.downloadTimeoutMs;
+    if (screenshots.retryWindowMinutes * 60_000 < attemptMs) {
+      ctx.addIssue({ code: 'custom', path: ['retryWindowMinutes'], message: `${screenshots.retryWindowMinutes} min is shorter than one attempt (auth.qps.ticketTimeoutMs + downloadTimeoutMs = ${attemptMs} ms)` });
+    }
+  });
 
 const eventApiSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8181),
   apiToken: z.string().default(''),
   rateLimitPerMinute: z.number().int().positive().default(300),
+  cors: z
+    .strictObject({
+      // Butler SOS key. The Qlik hub origins Audit.qs posts from; '*' = any; [] or null = CORS off.
+      allowedOrigins: list(corsOrigin),
+    })
+    .prefault({}),
+  tls: z
+    .strictObject({
+      // Butler SOS keys: an HTTPS listener (a hub served over HTTPS cannot post to http://).
+      enable: z.boolean().default(false),
+      cert: z.string().default(''),
+      key: z.string().default(''),
+      ca: z.string().default(''),
+      passphrase: z.string().default(''),
+    })
+    .prefault({})
+    .refine((tls) => !tls.enable || (tls.cert && tls.key), { message: 'enable is true: set cert and key (PEM files of the HTTPS certificate and its private key)' }),
+  // Fastify's trustProxy: take the client IP (rate limit, logs) from X-Forwarded-For.
+  trustProxy: z.union([z.boolean(), z.number().int().min(0).max(32), trustedProxyList]).default(false),
 });
 
 const auditSecurityLogSchema = z.strictObject({
@@ -82,6 +214,10 @@ const auditSecurityLogSchema = z.strictObject({
     .regex(/^(pglite:|postgres(ql)?:\/\/)/, 'expected pglite:<folder> or postgres://user@host:5432/db')
     .default('pglite:./var/auditdb'),
   sequenceMax: z.number().int().positive().default(2147483647),
+  // A site that changed its log4net layout lists its AuditSecurity columns (default: Qlik's documented ones).
+  columns: list(z.string().min(1)),
+  // HMAC key for the digest chain (or env QLIK_AUDIT_DIGEST_KEY): then nobody without it can recompute the chain.
+  digestKey: z.string().default(''),
 });
 
 export const configSchema = z.strictObject({
@@ -119,6 +255,15 @@ function resolvePaths(config: Config, baseDir: string): Config {
     screenshots: {
       ...config.screenshots,
       storageTargets: config.screenshots.storageTargets.map((t) => ({ ...t, directory: abs(t.directory) })),
+    },
+    eventApi: {
+      ...config.eventApi,
+      tls: {
+        ...config.eventApi.tls,
+        cert: config.eventApi.tls.cert && abs(config.eventApi.tls.cert),
+        key: config.eventApi.tls.key && abs(config.eventApi.tls.key),
+        ca: config.eventApi.tls.ca && abs(config.eventApi.tls.ca),
+      },
     },
     auditSecurityLog: {
       ...config.auditSecurityLog,

@@ -1,4 +1,4 @@
-// Failure types of the screenshot activities (the ApplicationFailure `type` shown in the Temporal UI).
+// Failure types of the activities (the ApplicationFailure `type` shown in the Temporal UI).
 // Kept free of imports so workflow code can list the non-retryable ones in its retry policy.
 
 /** Retrying cannot help: wrong config or certificate, a refusal, or a bad answer. */
@@ -17,6 +17,10 @@ export const NonRetryable = {
 export const Retryable = {
   QpsUnavailable: 'QpsUnavailable',
   DownloadUnavailable: 'DownloadUnavailable',
+  StoreUnavailable: 'StoreUnavailable', // the audit store: connection refused or lost, server restarting, too many connections
+  StoreLocked: 'StoreLocked', // an embedded (PGlite) store open in another process
+  LockLost: 'LockLost', // the connection holding a chain's lock dropped mid-ingest
+  SourceUnavailable: 'SourceUnavailable', // a log folder cannot be read (a share not mounted, permissions)
 } as const;
 
 export const NON_RETRYABLE_TYPES: string[] = Object.values(NonRetryable);

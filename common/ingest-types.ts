@@ -15,6 +15,22 @@ export interface IngestSummary {
   /** Findings of this run, by kind. */
   findings: Record<string, number>;
   durationMs: number;
+  /**
+   * The digest chain after this run: kept in Temporal history, outside the database, it is what
+   * `logs verify-store` checks the store against (a chain cut short or recomputed shows). Absent in
+   * runs made before anchors existed.
+   */
+  anchor?: ChainAnchor;
+}
+
+export interface ChainAnchor {
+  /** The store the chain is in (audit_store.store_id). */
+  storeId: string;
+  /** The newest batch's digest. */
+  chainHead: string;
+  /** How many batches the chain had. */
+  batches: number;
+  rows: number;
 }
 
 export interface IngestWorkflowInput {

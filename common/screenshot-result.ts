@@ -26,6 +26,19 @@ export interface QlikUser {
  * and who the screenshot is downloaded as (`ticketUser`: the event's user in userTicket mode, the
  * configured user in qpsTicket mode, nobody in none mode) through which virtual proxy.
  */
+/**
+ * How the download activity is retried, from the worker's config (screenshots.retryWindowMinutes and
+ * the timeouts), decided by parseIdentity so the workflow needs no config of its own.
+ */
+export interface DownloadPolicy {
+  /** Transient failures are retried this long (schedule-to-close), then the run fails with the last cause. */
+  retryWindowMs: number;
+  /** One attempt at most (start-to-close): every ticket and download round of it, with margin. */
+  attemptTimeoutMs: number;
+  /** The activity heartbeats on a timer at a quarter of this, whatever it is waiting for. */
+  heartbeatTimeoutMs: number;
+}
+
 export type CaptureIdentity =
-  | { status: 'ok'; mode: AuthMode; eventUser?: QlikUser; ticketUser?: QlikUser; virtualProxy: string }
+  | { status: 'ok'; mode: AuthMode; eventUser?: QlikUser; ticketUser?: QlikUser; virtualProxy: string; policy?: DownloadPolicy }
   | { status: 'skipped'; reason: SkipReason; detail: string; eventUser?: QlikUser };

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { resolveTemporalBinaries } from '../common/temporal-cli';
+import { resolveTemporalBinaries } from '../worker/temporal-cli';
 
 const root = path.resolve(__dirname, '..');
 

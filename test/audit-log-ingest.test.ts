@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { buildChains, discoverLogFiles } from '../activities/audit-log/log-files';
-import { ingestChain } from '../activities/audit-log/ingest-chain';
-import { openStore, type AuditStore } from '../activities/audit-log/store';
-import { verifyStore } from '../activities/audit-log/verify-store';
+import { buildChains, discoverLogFiles } from '../audit-log/log-files';
+import { ingestChain } from '../store/ingest-chain';
+import { openStore, type AuditStore } from '../store/store';
+import { verifyStore } from '../store/verify-store';
 import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
 import { parseConfig, type Config } from '../common/config';
 import { createLogger } from '../common/logger';
@@ -20,7 +20,7 @@ import { runCli, startCli } from './helpers/cli';
 import { workflowBundle } from './helpers/screenshot-testbed';
 import { beforeServerTeardown, devServer } from './helpers/temporal';
 
-const POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
+import { POSTGRES } from './helpers/postgres';
 
 async function ingestBed(storeUrl: string, sources: string) {
   const env = await devServer();
@@ -74,16 +74,17 @@ for (const kind of ['pglite', 'postgres'] as const) {
     const second = await bed.ingest();
     assert.equal(second.rowsStored, 0, 'nothing new');
     assert.equal(await count(bed.store), 281);
-    assert.deepEqual(await verifyStore(bed.store), { ok: true, batches: 3, rows: 281, brokenBatches: 0, strayRows: 0 });
+    assert.deepEqual(await verifyStore(bed.store), { ok: true, keyed: false, batches: 3, rows: 281, anchorsChecked: 0, problems: [] });
 
     await bed.store.query(`UPDATE audit_rows SET user_id = 'someone-else' WHERE sequence = 50 AND file_name = '${path.basename(ARCHIVE_2)}'`);
     const changed = await verifyStore(bed.store);
     assert.equal(changed.ok, false);
-    assert.deepEqual([changed.firstBroken?.fileName, changed.firstBroken?.reason], [path.basename(ARCHIVE_2), 'a stored row was changed']);
+    assert.deepEqual(changed.problems.map((p) => p.kind), ['rows-changed']);
+    assert.match(changed.problems[0]?.detail ?? '', new RegExp(`${path.basename(ARCHIVE_2).replace(/\./g, '\\.')}\\): a stored row was changed`));
 
     await bed.store.query(`DELETE FROM audit_rows WHERE sequence = 200`);
     const deleted = await verifyStore(bed.store);
-    assert.equal(deleted.brokenBatches, 2);
+    assert.deepEqual(deleted.problems.map((p) => p.kind), ['rows-changed', 'rows-deleted']);
     assert.equal((await bed.store.query('SELECT 1 FROM ingest_runs')).rows.length, 2, 'each run is recorded');
     await bed.stop();
   });
@@ -176,15 +177,34 @@ test('logs schedule creates and updates the Temporal Schedule; verify-store and 
   assert.equal(JSON.parse(ingest.stdout).rowsStored, 281);
   await bed.stop(); // an embedded store has one opener at a time
 
-  const intact = await runCli(['logs', 'verify-store', '--config', configFile, '--json']);
+  const summary = JSON.parse(ingest.stdout);
+  assert.match(summary.anchor.chainHead, /^[0-9a-f]{64}$/, 'the run keeps the chain head in its result (Temporal history)');
+  assert.equal(summary.anchor.rows, 281);
+  const withTemporal = { env: { TEMPORAL_ADDRESS: bed.env.address } };
+  const intact = await runCli(['logs', 'verify-store', '--config', configFile, '--json'], withTemporal);
   assert.equal(intact.status, 0, intact.stderr);
-  assert.equal(JSON.parse(intact.stdout).rows, 281);
+  const report = JSON.parse(intact.stdout);
+  assert.deepEqual(Object.keys(report), ['ok', 'keyed', 'batches', 'rows', 'anchorsChecked', 'problems']);
+  assert.equal(report.rows, 281);
+  assert.ok(report.anchorsChecked >= 1, 'anchors read through the Temporal client');
+
+  // The newest batch deleted with its rows: the chain still holds together; the anchors do not.
+  const cut = await openStore(`pglite:${dbDir}`);
+  for (const table of ['audit_rows', 'audit_findings']) await cut.query(`DELETE FROM ${table} WHERE batch_id = (SELECT max(id) FROM audit_batches)`);
+  await cut.query('DELETE FROM audit_batches WHERE id = (SELECT max(id) FROM audit_batches)');
+  await cut.close();
+  const truncated = await runCli(['logs', 'verify-store', '--config', configFile, '--json'], withTemporal);
+  assert.equal(truncated.status, 1);
+  assert.ok(JSON.parse(truncated.stdout).problems.some((p: { kind: string }) => p.kind === 'truncated'), truncated.stdout);
+  const offline = await runCli(['logs', 'verify-store', '--config', configFile, '--anchor', `${summary.anchor.chainHead}:${summary.anchor.batches}`]);
+  assert.equal(offline.status, 1);
+  assert.match(offline.stdout, /truncated +--anchor [0-9a-f]{16}…:\d+ recorded a chain of \d+ batches .*the newest batches were deleted/);
   const store = await openStore(`pglite:${dbDir}`);
   await store.query('DELETE FROM audit_rows WHERE sequence = 7');
   await store.close();
-  const tampered = await runCli(['logs', 'verify-store', '--config', configFile]);
+  const tampered = await runCli(['logs', 'verify-store', '--config', configFile], withTemporal);
   assert.equal(tampered.status, 1);
-  assert.match(tampered.stdout, /TAMPERED: 1 of 3 batches broken; first: batch \d+ \(QLIKSERVER1\/Repository .*\): 1 of its \d+ rows were deleted/);
+  assert.match(tampered.stdout, /TAMPERED: 2 batches, \d+ rows, unkeyed chain .*\n {2}rows-deleted +batch \d+ \(QLIKSERVER1\/Repository .*\): holds \d+ rows, ingested \d+/);
 });
 
 test('a worker process killed mid-file is replaced; the store then matches the files row for row', async () => {

@@ -4,17 +4,18 @@
 // and rows that no batch vouches for.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ingestChain } from '../activities/audit-log/ingest-chain';
-import { buildChains, discoverLogFiles } from '../activities/audit-log/log-files';
-import { openStore, type AuditStore } from '../activities/audit-log/store';
-import { verifyStore } from '../activities/audit-log/verify-store';
+import { ingestChain } from '../store/ingest-chain';
+import { buildChains, discoverLogFiles } from '../audit-log/log-files';
+import { openStore, type AuditStore } from '../store/store';
+import { verifyStore } from '../store/verify-store';
 import { auditFile, HEADER, withValidChecksum } from './helpers/audit-log-factory';
+import { runCli } from './helpers/cli';
 
-const POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
+import { POSTGRES } from './helpers/postgres';
 
 /** A schema of its own on the local PostgreSQL, and how to drop it afterwards. */
 function scratchSchema() {
@@ -68,17 +69,17 @@ for (const kind of ['pglite', 'postgres'] as const) {
       assert.equal(two.checksum_valid, true);
       assert.equal(stored[2]?.ts_utc, null, 'an invalid timestamp is stored as text only');
       assert.equal(stored[2]?.ts_text, 'not a time');
-      assert.deepEqual(await verifyStore(store), { ok: true, batches: 1, rows: 5, brokenBatches: 0, strayRows: 0 });
+      assert.deepEqual(await verifyStore(store), { ok: true, keyed: false, batches: 1, rows: 5, anchorsChecked: 0, problems: [] });
 
       await store.query(`UPDATE audit_rows SET description = NULL WHERE sequence = 2`);
       const changed = await verifyStore(store);
       assert.equal(changed.ok, false, "'' and NULL are different values");
-      assert.equal(changed.firstBroken?.reason, 'a stored row was changed');
+      assert.deepEqual(changed.problems.map((p) => p.kind), ['rows-changed']);
 
       // A row slipped in afterwards under a batch id of its own: no batch vouches for it.
-      await store.query(`INSERT INTO audit_rows (machine, service, file_name, sequence, ts_text, checksum, checksum_valid, line, batch_id)
-                         SELECT machine, service, file_name, 99, ts_text, checksum, true, 99, 424242 FROM audit_rows WHERE sequence = 1`);
-      assert.equal((await verifyStore(store)).strayRows, 1);
+      await store.query(`INSERT INTO audit_rows (machine, service, file_name, sequence, ts_text, checksum, checksum_valid, header_ok, line, batch_id)
+                         SELECT machine, service, file_name, 99, ts_text, checksum, true, true, 99, 424242 FROM audit_rows WHERE sequence = 1`);
+      assert.match((await verifyStore(store)).problems.find((p) => p.kind === 'rows-added')?.detail ?? '', /^1 stored rows belong to no batch/);
     } finally {
       if (kind === 'postgres') await scratch.drop(store);
       await store.close();
@@ -92,7 +93,7 @@ test('a store written by an earlier development format is refused with a clear m
   const old = await PGlite.create(dir);
   await old.query('CREATE TABLE audit_rows (id BIGSERIAL PRIMARY KEY, raw TEXT NOT NULL)');
   await old.close();
-  await assert.rejects(openStore(`pglite:${dir}`), /earlier development version \(format 1, now 2\): point auditSecurityLog\.store at a new/);
+  await assert.rejects(openStore(`pglite:${dir}`), /earlier development version \(format 1, now 3\): point auditSecurityLog\.store at a new/);
 });
 
 test('postgres: two workers ingesting the same chain at once take turns: every row once, counts not doubled', async () => {
@@ -115,4 +116,26 @@ test('postgres: two workers ingesting the same chain at once take turns: every r
     await scratch.drop(one);
     await Promise.all([one.close(), two.close()]);
   }
+});
+
+test('pglite: one process at a time — a second opener is told who holds the store; a dead holder leaves no lock behind', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-pglite-'));
+  const store = await openStore(`pglite:${dir}`);
+  try {
+    await assert.rejects(openStore(`pglite:${dir}`), /already open in this process: share that handle/);
+    const config = path.join(dir, '..', `${path.basename(dir)}.yaml`);
+    writeFileSync(config, `auditSecurityLog: { store: 'pglite:${dir}' }\n`);
+    const other = await runCli(['logs', 'verify-store', '--config', config]);
+    assert.equal(other.status, 1);
+    assert.equal(other.stderr.trim().split('\n').length, 1, other.stderr);
+    assert.match(other.stderr, new RegExp(`the embedded store ${dir} is open in process ${process.pid} \\(.*\\); .*stop that process, or point auditSecurityLog\\.store at PostgreSQL`));
+  } finally {
+    await store.close();
+  }
+  // A holder that died (kill -9) leaves its lock file: the next opener takes over.
+  writeFileSync(path.join(dir, 'qlik-audit.lock'), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), command: 'qlik-audit.js worker', since: '2026-01-01T00:00:00Z' }));
+  const after = await openStore(`pglite:${dir}`);
+  assert.equal((await verifyStore(after)).ok, true);
+  await after.close();
+  assert.equal(existsSync(path.join(dir, 'qlik-audit.lock')), false, 'released on close');
 });

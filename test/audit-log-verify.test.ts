@@ -6,14 +6,14 @@ import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { buildChains, discoverLogFiles, parseLogFileName } from '../activities/audit-log/log-files';
-import { parseQlikTimestamp } from '../activities/audit-log/rows';
-import { verifyChains, type Finding } from '../activities/audit-log/scanner';
+import { buildChains, discoverLogFiles, parseLogFileName } from '../audit-log/log-files';
+import { parseQlikTimestamp } from '../audit-log/rows';
+import { verifyChains, type Finding } from '../audit-log/scanner';
 import { ARCHIVE_1, ARCHIVE_2, LIVE, SAMPLES, auditFile, auditRow, copySamples, tamper, withValidChecksum } from './helpers/audit-log-factory';
 import { runCli } from './helpers/cli';
 
 async function verify(dir: string, sequenceMax = 2147483647) {
-  return verifyChains(buildChains(await discoverLogFiles([dir])), sequenceMax);
+  return verifyChains(buildChains(await discoverLogFiles([dir])), { sequenceMax });
 }
 
 const errors = (findings: Finding[]) => findings.filter((f) => f.severity === 'error').map((f) => [f.kind, path.basename(f.file), f.line, f.sequence, f.detail]);
@@ -127,4 +127,15 @@ test('qlik-audit logs verify: exit codes, human and JSON output', async () => {
   assert.match(missing.stderr, /cannot read \/nonexistent\/logs: ENOENT/);
   assert.equal((await runCli(['logs', 'verify'])).status, 2);
   assert.equal((await runCli(['logs', 'verify', path.join(SAMPLES, 'archived/QLIKSERVER1_License_Repository_2019-02-01T03.39.00Z.log')])).status, 2);
+
+  // A folder without a single AuditSecurity file (a typo, the wrong share) is not a clean audit.
+  const empty = mkdtempSync(path.join(tmpdir(), 'qa-empty-'));
+  writeFileSync(path.join(empty, 'QLIKSERVER1_System_Repository.txt'), 'not ours');
+  const nothing = await runCli(['logs', 'verify', empty]);
+  assert.equal(nothing.status, 2);
+  assert.equal(nothing.stdout, '');
+  assert.equal(nothing.stderr, `qlik-audit logs verify: no AuditSecurity log file in ${empty} (looked for <Machine>_AuditSecurity_<Service>.txt and <Machine>_AuditSecurity_<Service>_<YYYY-MM-DDTHH.mm.ss>Z.log, in sub-folders too)\n`);
+  const nothingJson = await runCli(['logs', 'verify', empty, '--json']);
+  assert.equal(nothingJson.status, 2);
+  assert.deepEqual(JSON.parse(nothingJson.stdout), { ok: false, files: [], findings: [], reason: nothing.stderr.replace('qlik-audit logs verify: ', '').trim() });
 });

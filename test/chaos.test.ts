@@ -4,19 +4,16 @@
 // every acknowledged event has exactly one file per target, no temporary file, one run per event, and
 // no ticket in any history. (A log ingestion killed mid-file is in audit-log-ingest.test.ts.)
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { createReceiver } from '../client/receiver/server';
 import { createLogger } from '../common/logger';
-import { resolveTemporalBinaries } from '../common/temporal-cli';
-import { startDevServer } from '../worker/dev-server';
 import { startCli } from './helpers/cli';
-import { screenshotEvent } from './helpers/events';
-import { freePort } from './helpers/ports';
+import { screenshotEvent } from '../demo/sample-events';
+import { ownDevServer } from './helpers/dev-server';
 import { startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 import { historyText } from './helpers/workflow-history';
@@ -28,14 +25,12 @@ test('chaos: every acknowledged event is stored exactly once despite QPS faults,
   const bed = await startTestbed(await devServer(), { startWorker: false, auth: { sessionCache: { enable: false } } });
   const { qlik } = bed;
   qlik.faults.ticketFailureRate = 0.3;
-  const dir = mkdtempSync(path.join(tmpdir(), 'qa-chaos-'));
-  const serverOptions = { cli: resolveTemporalBinaries().cli, ip: '127.0.0.1', port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'temporal.log') };
-  let server = await startDevServer(serverOptions);
-  const startWorker = () => startCli(['worker', '--config', bed.configFile], '"msg":"worker started"', { env: { TEMPORAL_ADDRESS: server.address }, timeoutMs: 60_000 });
+  const server = await ownDevServer('qa-chaos-');
+  const startWorker = () => startCli(['worker', '--config', bed.configFile], '"msg":"worker started"', { env: { TEMPORAL_ADDRESS: server.current.address }, timeoutMs: 60_000 });
   let worker = startWorker();
   await worker.ready;
 
-  const connection = Connection.lazy({ address: server.address });
+  const connection = Connection.lazy({ address: server.current.address });
   const client = new Client({ connection });
   const app = await createReceiver({ config: { ...bed.config, eventApi: { ...bed.config.eventApi, rateLimitPerMinute: 100_000 } }, client, taskQueue: bed.taskQueue, logger: createLogger('chaos', { level: 'silent' }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -81,7 +76,7 @@ test('chaos: every acknowledged event is stored exactly once despite QPS faults,
         } else {
           await server.stop();
           await sleep(2000);
-          server = await startDevServer(serverOptions);
+          await server.start();
           faults.temporalRestarts++;
         }
       }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../common/config';
-import { temporalTarget } from '../common/temporal-connection';
+import { temporalTarget } from '../client/temporal-target';
 
 function writeConfig(yaml: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-config-'));
@@ -95,4 +95,72 @@ test('TEMPORAL_* environment variables override temporal.* from the file', () =>
   assert.equal(fromEnv.apiKey, 'k');
   assert.equal(fromEnv.tls, true, 'an API key implies TLS, as with the temporal CLI');
   assert.equal(fromEnv.taskQueue, 'tq');
+});
+
+test("a Butler SOS auditEvents.destination.screenshots subtree loads as pasted: null lists, slashes, addInImageMetadata", () => {
+  // Every key of Butler SOS's screenshots schema (src/lib/config-schemas/audit-events.js), written as
+  // a Butler SOS user has it, with its list entries commented out.
+  const config = loadConfig(
+    writeConfig(`
+screenshots:
+  enable: true
+  downloadTimeoutMs: 15000
+  addInImageMetadata:
+    enable: true
+    fields:
+      date: true
+      eventId: true
+      correlationId: false
+      selectionTxnId: false
+      user: true
+      appId: false
+      appName: true
+      sheetName: true
+      viewingDuration: false
+  auth:
+    mode: qpsTicket
+    qps:
+      host: qlik-proxy.example.com
+      port: 4243
+      userDirectory: INTERNAL
+      userId: sa_scheduler
+      virtualProxy: /analytics/
+      ticketTimeoutMs: 5000
+    sessionCache:
+      enable: false
+      ttlSeconds: 0.5
+      maxEntries: 100
+  storageTargets:
+    # - enable: true
+    #   type: flat
+    #   directory: ./audit-events/screenshots
+  allowedImageDownloadHosts:
+    # - qlik.example.com
+`),
+  );
+  assert.deepEqual(config.screenshots.storageTargets, []);
+  assert.deepEqual(config.screenshots.allowedImageDownloadHosts, []);
+  assert.equal(config.screenshots.auth.qps.virtualProxy, 'analytics', 'slashes stripped as Butler SOS strips them');
+  assert.equal(config.screenshots.addInImageMetadata.enable, true);
+  assert.equal(config.screenshots.addInImageMetadata.fields.sheetName, true);
+  assert.equal(config.screenshots.addInImageMetadata.fields.viewingDuration, false);
+  assert.equal(loadConfig(writeConfig('screenshots: { auth: { qps: { virtualProxy: / } } }')).screenshots.auth.qps.virtualProxy, '');
+});
+
+test('settings that would fail every run are refused at load, naming the entry and what to write', () => {
+  const message = (yaml: string) => {
+    try {
+      loadConfig(writeConfig(yaml));
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'loaded';
+  };
+  assert.match(message('screenshots: { allowedImageDownloadHosts: [ "qlik.example.com:443" ] }'), /allowedImageDownloadHosts\[0\]: 'qlik\.example\.com:443' has a port: write the bare host name or IP, e\.g\. qlik\.example\.com/);
+  assert.match(message('screenshots: { allowedImageDownloadHosts: [ ok.example.com, "https://qlik.example.com/hub" ] }'), /allowedImageDownloadHosts\[1\]: 'https:\/\/qlik\.example\.com\/hub' has a scheme: .*e\.g\. qlik\.example\.com/);
+  assert.match(message('screenshots: { allowedImageDownloadHosts: [ "qlik .example.com" ] }'), /is not a host name or IP address/);
+  assert.match(message('screenshots: { allowedImageDownloadHosts: [ "[::1]:443" ] }'), /has a port/);
+  assert.deepEqual(loadConfig(writeConfig('screenshots: { allowedImageDownloadHosts: [ Qlik.Example.com, 10.0.0.7, "::1", "[::1]" ] }')).screenshots.allowedImageDownloadHosts, ['Qlik.Example.com', '10.0.0.7', '::1', '[::1]']);
+  assert.match(message('screenshots: { auth: { mode: qpsTicket } }'), /screenshots\.auth\.qps: auth mode qpsTicket downloads as one fixed user: set userDirectory and userId/);
+  assert.match(message('screenshots: { auth: { qps: { virtualProxy: "my proxy" } } }'), /screenshots\.auth\.qps\.virtualProxy: 'my proxy' is not a virtual proxy prefix/);
 });

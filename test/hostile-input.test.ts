@@ -12,7 +12,7 @@ import { parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { auditFile } from './helpers/audit-log-factory';
 import { runCli } from './helpers/cli';
-import { screenshotEvent } from './helpers/events';
+import { screenshotEvent } from '../demo/sample-events';
 import { startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 

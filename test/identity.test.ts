@@ -1,9 +1,10 @@
 // The pure rules of SPEC 3.3: identity forms, virtual proxy derivation, allow-list host matching.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AllowList, canonicalHost } from '../activities/allow-list';
-import { parseQlikIdentity } from '../activities/identity';
-import { virtualProxyFromUrl } from '../activities/virtual-proxy';
+import { AllowList } from '../screenshots/allow-list';
+import { canonicalHostName as canonicalHost } from '../common/host-names';
+import { parseQlikIdentity } from '../screenshots/identity';
+import { virtualProxyFromUrl } from '../screenshots/virtual-proxy';
 
 test('identity: the forms Qlik Sense produces', () => {
   const anna = { userDirectory: 'LAB', userId: 'anna' };
@@ -28,6 +29,7 @@ test('virtual proxy: derived from the first path segment', () => {
   assert.deepEqual(virtualProxyFromUrl('https://q.example.com/shot.png'), { ok: true, prefix: '' });
   assert.deepEqual(virtualProxyFromUrl('https://q.example.com/analytics/tempcontent/shot.png'), { ok: true, prefix: 'analytics' });
   assert.deepEqual(virtualProxyFromUrl('https://q.example.com/qps/vp1/x/shot.png'), { ok: true, prefix: 'vp1' });
+  assert.deepEqual(virtualProxyFromUrl('https://q.example.com/qps/ticket/x.png'), { ok: true, prefix: '' }, 'as Butler SOS: /qps/ticket is the default proxy');
   assert.deepEqual(virtualProxyFromUrl('https://q.example.com/bad%20vp/x.png'), { ok: false, value: 'bad%20vp' });
   assert.deepEqual(virtualProxyFromUrl('https://q.example.com/a%2F..%2Fqps/x.png'), { ok: false, value: 'a%2F..%2Fqps' });
 });

@@ -2,22 +2,21 @@
 // bearer token, body and rate limits, idempotent and concurrent posts, and Temporal going away and
 // coming back.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ServiceError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { createReceiver } from '../client/receiver/server';
+import { classifyTemporalError } from '../client/temporal-errors';
 import { parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
-import { resolveTemporalBinaries } from '../common/temporal-cli';
-import { startDevServer } from '../worker/dev-server';
-import { screenshotEvent } from './helpers/events';
-import { freePort } from './helpers/ports';
+import { screenshotEvent } from '../demo/sample-events';
+import { ownDevServer } from './helpers/dev-server';
 import { startTestbed, type Testbed } from './helpers/screenshot-testbed';
-import { devServer } from './helpers/temporal';
+import { devServer, freshNamespace } from './helpers/temporal';
 
 interface Posted {
   status: number;
@@ -90,11 +89,14 @@ test('400 for a bad envelope or body, 422 with field paths for a bad screenshot 
 });
 
 test('other event types are acknowledged with workflowId null and counted', async () => {
-  const other = { ...screenshotEvent('https://127.0.0.1/x.png'), type: 'selection.changed', payload: { anything: true } };
+  const other = { ...screenshotEvent('https://127.0.0.1/x.png'), type: 'object.visibility.changed', payload: { anything: true } };
   const answer = await receiver.post(other);
   assert.equal(answer.status, 202);
   assert.deepEqual(answer.body, { status: 'accepted', eventId: other.eventId, workflowId: null });
+  const custom = await receiver.post({ ...other, eventId: randomUUID(), type: 'event.my-extension.clicked' });
+  assert.equal(custom.status, 202);
   const metrics = await (await fetch(`${receiver.base}/metrics`)).text();
+  assert.match(metrics, /qlik_audit_receiver_events_total\{type="object\.visibility\.changed",outcome="ignored"\} 1/);
   assert.match(metrics, /qlik_audit_receiver_events_total\{type="other",outcome="ignored"\} 1/);
   assert.match(metrics, /qlik_audit_receiver_events_total\{type="screenshot.url.received",outcome="accepted"\} \d+/);
   assert.match(metrics, /qlik_audit_receiver_workflow_start_seconds_count \d+/);
@@ -126,7 +128,7 @@ test('429 with Retry-After over rateLimitPerMinute', async () => {
   const statuses: number[] = [];
   let last: Posted | undefined;
   for (let i = 0; i < 5; i++) {
-    last = await limited.post({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'other.event', payload: {} });
+    last = await limited.post({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'navigation.sheet.loaded', payload: {} });
     statuses.push(last.status);
   }
   assert.deepEqual(statuses, [202, 202, 202, 429, 429]);
@@ -163,10 +165,8 @@ test('200 concurrent posts give 200 workflows and 200 files, no duplicates', asy
 });
 
 test('Temporal down: 503 with Retry-After and nothing started; accepted again once it is back', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'qa-down-'));
-  const options = { cli: resolveTemporalBinaries().cli, ip: '127.0.0.1', port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'db.sqlite'), logFile: path.join(dir, 'server.log') };
-  let server = await startDevServer(options);
-  const connection = Connection.lazy({ address: server.address });
+  const server = await ownDevServer('qa-down-');
+  const connection = Connection.lazy({ address: server.current.address });
   const client = new Client({ connection });
   const own: { app: FastifyInstance; post: (b: unknown) => Promise<Posted> } = await receiverFor(bed, {}, client);
   try {
@@ -179,7 +179,7 @@ test('Temporal down: 503 with Retry-After and nothing started; accepted again on
     assert.equal(answer.status, 503);
     assert.equal(answer.headers.get('retry-after'), '5');
 
-    server = await startDevServer(options);
+    await server.start();
     let recovered: Posted | undefined;
     for (let i = 0; i < 40 && recovered?.status !== 202; i++) {
       recovered = await own.post(screenshotEvent(bed.qlik.url('/tempcontent/down-2.png')));
@@ -193,6 +193,40 @@ test('Temporal down: 503 with Retry-After and nothing started; accepted again on
     await connection.close();
     await server.stop();
   }
+});
+
+test('a misconfigured Temporal is a 500 naming the cause and the fix, not a 503 Audit.qs would retry forever', async () => {
+  const env = await devServer();
+  // A fresh namespace has none of our search attributes (as on a new cluster before `qlik-audit setup`).
+  const namespace = await freshNamespace('bare');
+  const bare = await receiverFor(bed, {}, new Client({ connection: env.connection, namespace }));
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/no-sa.png'), 'LAB\nosa');
+  const answer = await bare.post(event);
+  assert.equal(answer.status, 500, JSON.stringify(answer.body));
+  assert.equal(answer.headers.get('retry-after'), null);
+  assert.match(String(answer.body.error), new RegExp(`namespace ${namespace}: .*search attribute.*run 'qlik-audit setup --config <file>'`));
+  const line = bare.logs.find((l) => l.level === 'error');
+  assert.match(String(line?.msg), /qlik-audit setup/);
+  assert.equal(line?.grpcStatus, 'INVALID_ARGUMENT');
+  await bare.app.close();
+
+  const unknown = await receiverFor(bed, {}, new Client({ connection: env.connection, namespace: 'no-such-namespace' }));
+  const missing = await unknown.post(screenshotEvent(bed.qlik.url('/tempcontent/no-ns.png')));
+  assert.equal(missing.status, 500, JSON.stringify(missing.body));
+  assert.match(String(missing.body.error), /namespace no-such-namespace: .*create the namespace or fix temporal\.namespace/);
+  await unknown.app.close();
+});
+
+test('Temporal errors by gRPC status: unreachable or overloaded is transient; permissions and credentials are not', () => {
+  const grpc = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
+  const target = { address: 'temporal.example.com:7233', namespace: 'qlik-audit' };
+  for (const code of [14, 4, 8]) assert.equal(classifyTemporalError(new ServiceError('start failed', { cause: grpc(code, 'x') }), target).transient, true, `code ${code}`);
+  const denied = classifyTemporalError(grpc(7, 'Request unauthorized.'), target);
+  assert.deepEqual([denied.transient, denied.code], [false, 'PERMISSION_DENIED']);
+  assert.match(denied.message, /permission denied .*give this API key or client certificate the right to start workflows/);
+  const unauthenticated = classifyTemporalError(grpc(16, 'invalid API key'), target);
+  assert.deepEqual([unauthenticated.transient, unauthenticated.code], [false, 'UNAUTHENTICATED']);
+  assert.match(unauthenticated.message, /check TEMPORAL_API_KEY/);
 });
 
 test('teardown', async () => {

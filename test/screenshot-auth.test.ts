@@ -1,6 +1,7 @@
 // Auth modes, identity forms, virtual proxies and the session cache, end to end on the real dev
 // server against the simulated Qlik (QPS over mutual TLS, proxy with tickets and session cookies).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -74,6 +75,27 @@ test('qpsTicket: the configured user and virtual proxy are used whatever the eve
   const { result } = await capture(bed, screenshotEvent(bed.qlik.url('/analytics/tempcontent/fixed.png'), 'ACME/jdoe'));
   assert.equal(result.status, 'stored');
   assert.deepEqual(bed.qlik.issuedTickets.at(-1), { userDirectory: 'INTERNAL', userId: 'sa_scheduler', virtualProxy: 'analytics' });
+
+  // Butler SOS accepts an event without context, correlation id or source: it is captured too,
+  // named with `none` for the correlation id as Butler SOS names it.
+  const bare = screenshotEvent(bed.qlik.url('/analytics/tempcontent/bare.png'), 'LAB\\bare') as Partial<ReturnType<typeof screenshotEvent>>;
+  delete bare.correlationId;
+  delete bare.source;
+  delete (bare.payload as { context?: unknown }).context;
+  const captured = await capture(bed, bare as ReturnType<typeof screenshotEvent>);
+  assert.equal(captured.result.status, 'stored');
+  assert.match(captured.result.savedPaths[0] ?? '', new RegExp(`_${bare.eventId}_none\\.png$`));
+  const sidecar = JSON.parse(readFileSync(`${captured.result.savedPaths[0]}.json`, 'utf8'));
+  assert.deepEqual([sidecar.user, sidecar.appId, sidecar.correlationId], [null, null, null]);
+});
+
+test('userTicket: an event without payload.context names no user: skipped, no HTTP request', async () => {
+  const bed = await startTestbed(await devServer());
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/no-context.png'), 'LAB\\someone');
+  delete (event.payload as { context?: unknown }).context;
+  const { result } = await capture(bed, event);
+  assert.deepEqual([result.status, result.reason], ['skipped', 'identity-unparseable']);
+  assert.equal(bed.qlik.requests.filter((r) => r.path === '/tempcontent/no-context.png').length, 0);
 });
 
 test('none: no ticket and no client certificate are sent', async () => {

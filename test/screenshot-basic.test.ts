@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { startCaptureScreenshot } from '../client/start-screenshot';
 import { QlikAppId, QlikUserDirectory, QlikUserId, ScreenshotOutcome } from '../common/search-attributes';
-import { PNG_1X1 } from './simulated-qlik/simulated-qlik';
+import { PNG_1X1 } from '../demo/simulated-qlik/simulated-qlik';
 import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 

@@ -100,7 +100,7 @@ test('qlik-audit screenshot: starts, waits, prints the result; bad event files e
   writeFileSync(bad, JSON.stringify({ ...event, payload: { ...event.payload, context: { ...event.payload.context, appId: 'nope' } } }));
   const invalid = await runCli(['screenshot', '--config', bed.configFile, '--event', bad], { env: cliEnv });
   assert.equal(invalid.status, 2);
-  assert.match(invalid.stderr, /bad\.json is not a valid screenshot\.url\.received event: payload\.context\.appId/);
+  assert.match(invalid.stderr, /bad\.json is not a valid Audit\.qs event: event breaks a rule: payload\.context\.appId: must be a UUID/);
   assert.equal((await runCli(['screenshot', '--config', bed.configFile, '--event', '/nope.json'], { env: cliEnv })).status, 2);
 
   bed.qlik.faults.refuseUsers.add('LAB\\clifail');
@@ -108,4 +108,17 @@ test('qlik-audit screenshot: starts, waits, prints the result; bad event files e
   const failed = await runCli(['screenshot', '--config', bed.configFile, '--event', eventFile, '--wait'], { env: cliEnv });
   assert.equal(failed.status, 1);
   assert.match(failed.stderr, /failed: QPS 127\.0\.0\.1:\d+ .*refused the ticket request for LAB\\clifail with 403/);
+});
+
+test('screenshot --wait with no worker on the task queue says so on stderr, and keeps waiting until one comes', async () => {
+  const env = await devServer();
+  const bed = await startTestbed(env, { startWorker: false });
+  const eventFile = path.join(bed.dir, 'waiting.json');
+  writeFileSync(eventFile, JSON.stringify(screenshotEvent(bed.qlik.url('/cli/waiting.png'), 'LAB\\waiting')));
+  const waiting = startCli(['screenshot', '--config', bed.configFile, '--event', eventFile, '--wait'], 'no worker polls', { env: { TEMPORAL_ADDRESS: env.address } });
+  await waiting.ready;
+  assert.match(waiting.output().stderr, new RegExp(`no worker polls task queue '${bed.taskQueue}' \\(namespace default\\): start one with 'qlik-audit worker --config <file>'.*still waiting`));
+  await bed.startWorker();
+  assert.equal(await waiting.exited, 0, waiting.output().stderr);
+  assert.equal(JSON.parse(waiting.output().stdout).status, 'stored');
 });

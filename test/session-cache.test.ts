@@ -2,7 +2,7 @@
 // every dropped session reported so it can be closed at QPS.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SessionCache, sessionKey, type DropReason } from '../activities/session-cache';
+import { SessionCache, sessionKey, type DropReason } from '../qlik/session-cache';
 
 function cache(ttlSeconds: number, maxEntries: number) {
   let now = 1_000_000;

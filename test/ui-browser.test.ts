@@ -1,27 +1,23 @@
-// What an operator sees: the Temporal Web UI (served by the real dev server) opened in Debian's
-// Chromium. A completed captureScreenshot run shows its activity names, summary (user, app),
+// What an operator sees: the Temporal Web UI (served by the real dev server) opened in headless
+// Chromium (shipped in an npm package: test/helpers/chromium.ts). A completed captureScreenshot run shows its activity names, summary (user, app),
 // outcome and search attributes; the run list filters by QlikUserId. PNGs go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startCaptureScreenshot } from '../client/start-screenshot';
+import { launchChromium } from './helpers/chromium';
 import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts');
 
 let browser: Browser | undefined;
 after(async () => browser?.close());
 
 async function openBrowser(): Promise<Browser> {
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  browser ??= await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser ??= await launchChromium();
   return browser;
 }
 

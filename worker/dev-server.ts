@@ -2,7 +2,7 @@
 // `qlik-audit dev`: gRPC and Web UI on fixed local ports, state in a SQLite file so workflows
 // survive a restart, our search attributes registered.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -17,6 +17,8 @@ export interface DevServerOptions {
   logFile: string;
   /** Extra namespaces to create (the "default" one always exists). */
   namespaces?: string[];
+  /** Stops waiting for the server to come up (and stops it) when aborted. */
+  signal?: AbortSignal;
 }
 
 export interface DevServer {
@@ -35,9 +37,24 @@ function portInUse(ip: string, port: number): Promise<boolean> {
   });
 }
 
-async function waitUntil(what: string, deadline: number, probe: () => Promise<boolean>, child: ChildProcess, logFile: string) {
+/** The server's last words (its fatal error), shortened to one line for the message. */
+function lastLogLine(logFile: string): string {
+  try {
+    const lines = readFileSync(logFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const last = lines.at(-1) ?? 'no output';
+    return last.length > 300 ? `${last.slice(0, 300)}…` : last;
+  } catch {
+    return 'no log';
+  }
+}
+
+async function waitUntil(what: string, deadline: number, probe: () => Promise<boolean>, child: ChildProcess, logFile: string, signal?: AbortSignal) {
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`Temporal dev server exited with code ${child.exitCode} before ${what}; see ${logFile}`);
+    signal?.throwIfAborted();
+    if (child.exitCode !== null) {
+      await new Promise((r) => setTimeout(r, 100)); // let the log stream flush the child's last words
+      throw new Error(`Temporal dev server exited with code ${child.exitCode} before ${what}: ${lastLogLine(logFile)}; see ${logFile}`);
+    }
     if (await probe().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`Temporal dev server: ${what} not ready within 60 s; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -91,10 +108,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       } finally {
         await connection.close();
       }
-    }, child, options.logFile);
-    await waitUntil('Web UI', deadline, async () => (await fetch(uiUrl)).ok, child, options.logFile);
+    }, child, options.logFile, options.signal);
+    await waitUntil('Web UI', deadline, async () => (await fetch(uiUrl)).ok, child, options.logFile, options.signal);
   } catch (err) {
-    await stop(2000);
+    await stop(options.signal?.aborted ? 700 : 2000);
     throw err;
   }
   return { address, uiUrl, child, stop };

@@ -5,7 +5,11 @@ import type { Logger } from '../common/logger';
 
 let installed = false;
 
-export function installRuntime(logger: Logger, options: { prometheusBindAddress?: string } = {}): void {
+/**
+ * `handleSignals: false` leaves SIGINT/SIGTERM to the caller (`qlik-audit dev` stops its whole stack
+ * itself); otherwise the SDK shuts the workers down on them.
+ */
+export function installRuntime(logger: Logger, options: { prometheusBindAddress?: string; handleSignals?: boolean } = {}): void {
   if (installed) return;
   installed = true;
   const sdkLogger = new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL ?? 'INFO') as LogLevel, (entry) => {
@@ -15,6 +19,7 @@ export function installRuntime(logger: Logger, options: { prometheusBindAddress?
   });
   Runtime.install({
     logger: sdkLogger,
+    ...(options.handleSignals === false ? { shutdownSignals: [] } : {}),
     telemetryOptions: options.prometheusBindAddress
       ? { metrics: { prometheus: { bindAddress: options.prometheusBindAddress } } }
       : undefined,

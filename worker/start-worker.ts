@@ -1,10 +1,13 @@
 // Connects to Temporal and starts the product worker; shared by `qlik-audit worker` and `qlik-audit dev`.
-import type { Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
-import { Cleanup } from '../activities/cleanup';
-import { connectWorker, temporalTarget } from '../common/temporal-connection';
+import type { AuditStore } from '../store/store';
+import { Cleanup } from '../common/cleanup';
+import { requireSearchAttributes } from '../client/namespace-setup';
+import { temporalTarget } from '../client/temporal-target';
 import { createWorker } from './create-worker';
+import { bundleWorkflowsInChild } from './workflow-bundle';
 
 export interface RunningWorker {
   worker: Worker;
@@ -13,16 +16,27 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
+/** `auditStore`: an already open store to use (and leave open): `dev` shares one embedded store. */
+export async function startWorker(config: Config, logger: Logger, options: { auditStore?: AuditStore } = {}): Promise<RunningWorker> {
   const target = temporalTarget(config);
   let connection;
   try {
-    connection = await connectWorker(target);
+    connection = await NativeConnection.connect({ address: target.address, apiKey: target.apiKey, tls: target.tls });
   } catch (err) {
     throw new Error(`cannot connect to Temporal at ${target.address} (temporal.address / TEMPORAL_ADDRESS): ${(err as Error).message}`);
   }
+  try {
+    await requireSearchAttributes(connection, target.namespace);
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  if (config.screenshots.addInImageMetadata.enable) {
+    logger.warn('screenshots.addInImageMetadata is accepted but not applied yet: no _metadata.png files are written');
+  }
   const cleanup = new Cleanup();
-  const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, deps: { config, logger, cleanup } });
+  const workflowBundle = await bundleWorkflowsInChild();
+  const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, workflowBundle, deps: { config, logger, cleanup, ...(options.auditStore ? { auditStore: async () => options.auditStore as AuditStore } : {}) } });
   logger.info({ address: target.address, namespace: target.namespace, taskQueue: target.taskQueue }, 'worker started');
   const done = worker
     .run()

@@ -4,11 +4,11 @@
 //      every redirect hop allow-listed, atomic write to every storage target. Transient failures retry
 //      with backoff; heartbeats let another worker take over within ~20 s if this one dies.
 // The outcome is put where operators look: search attributes, current details and the result.
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ScreenshotEvent } from '../common/audit-event';
 import { NON_RETRYABLE_TYPES } from '../common/failure-types';
-import type { CaptureIdentity, ScreenshotResult } from '../common/screenshot-result';
+import type { CaptureIdentity, DownloadPolicy, ScreenshotResult } from '../common/screenshot-result';
 import { QlikAppId, QlikUserDirectory, QlikUserId, ScreenshotOutcome } from '../common/search-attributes';
 
 // A local activity: pure and quick (it only needs the worker's config), so it runs in the worker
@@ -19,11 +19,26 @@ const { parseIdentity } = proxyLocalActivities<Activities>({
   summary: 'Parse the Qlik user identity and virtual proxy',
 });
 
-function downloadActivity(summary: string) {
+/**
+ * Transient failures (QPS or the proxy down, 404 while a large render is not ready) are retried with
+ * backoff capped at 5 minutes for the worker's retry window (screenshots.retryWindowMinutes, 24 h by
+ * default): an outage of hours loses nothing. Then the run fails with the last cause.
+ */
+function downloadActivity(summary: string, policy: DownloadPolicy | undefined) {
+  if (!policy) {
+    // Runs started before retry windows existed replay with the options they were started with.
+    return proxyActivities<Activities>({
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '20 seconds',
+      retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+      summary,
+    }).downloadAndStoreScreenshot;
+  }
   return proxyActivities<Activities>({
-    startToCloseTimeout: '5 minutes',
-    heartbeatTimeout: '20 seconds',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+    scheduleToCloseTimeout: policy.retryWindowMs,
+    startToCloseTimeout: policy.attemptTimeoutMs,
+    heartbeatTimeout: policy.heartbeatTimeoutMs,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
     summary,
   }).downloadAndStoreScreenshot;
 }
@@ -37,21 +52,23 @@ function describeDownload(identity: Extract<CaptureIdentity, { status: 'ok' }>, 
 
 export async function captureScreenshot(event: ScreenshotEvent): Promise<ScreenshotResult> {
   const { workflowId } = workflowInfo();
-  const { context } = event.payload;
+  const context = event.payload.context ?? {}; // optional in Audit.qs events, as is each field
 
   const identity = await parseIdentity(event);
   // Our client sets QlikUserId / QlikUserDirectory / QlikAppId at start (same parsing rules), so a
   // run is findable while it waits; a run started another way (e.g. `temporal workflow start`) gets them here.
-  if (workflowInfo().typedSearchAttributes.get(QlikAppId) === undefined) {
-    upsertSearchAttributes([
-      { key: QlikAppId, value: context.appId },
+  const attributes = workflowInfo().typedSearchAttributes;
+  if (attributes.get(QlikAppId) === undefined && attributes.get(QlikUserId) === undefined) {
+    const missing = [
+      ...(context.appId ? [{ key: QlikAppId, value: context.appId }] : []),
       ...(identity.eventUser
         ? [
             { key: QlikUserDirectory, value: identity.eventUser.userDirectory },
             { key: QlikUserId, value: identity.eventUser.userId },
           ]
         : []),
-    ]);
+    ];
+    if (missing.length > 0) upsertSearchAttributes(missing);
   }
 
   let result: ScreenshotResult;
@@ -60,18 +77,29 @@ export async function captureScreenshot(event: ScreenshotEvent): Promise<Screens
   } else {
     const host = new URL(event.payload.event.screenshotUrl).host;
     try {
-      result = await downloadActivity(describeDownload(identity, host))({ event, identity });
+      result = await downloadActivity(describeDownload(identity, host), identity.policy)({ event, identity });
     } catch (err) {
       upsertSearchAttributes([{ key: ScreenshotOutcome, value: 'failed' }]);
-      const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-      setCurrentDetails(`**failed** ${cause?.type ?? ''}: ${cause?.message ?? String(err)}`);
+      setCurrentDetails(`**failed** ${describeFailure(err)}`);
       throw err;
     }
   }
 
   upsertSearchAttributes([{ key: ScreenshotOutcome, value: result.status }]);
-  setCurrentDetails(describeResult(result, context.user, context.appName));
+  setCurrentDetails(describeResult(result, context.user || '(no user)', context.appName || '(no app)'));
   return result;
+}
+
+/** The cause an operator needs: the activity's own failure, also when the retry window ran out after it. */
+function describeFailure(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof TimeoutFailure) {
+    const last = cause.cause instanceof ApplicationFailure ? cause.cause : undefined;
+    const kind = String(cause.timeoutType ?? 'timeout').toLowerCase().replace(/_/g, '-');
+    return `retry window ran out (${kind})${last ? `; last failure ${last.type}: ${last.message}` : ''}`;
+  }
+  const windowOver = err instanceof ActivityFailure && err.retryState === 'TIMEOUT' ? 'retry window ran out; last failure ' : '';
+  return cause instanceof ApplicationFailure ? `${windowOver}${cause.type ?? ''}: ${cause.message}` : String(err);
 }
 
 function describeResult(result: ScreenshotResult, user: string, appName: string): string {

@@ -8,8 +8,9 @@ import { NON_RETRYABLE_TYPES } from '../common/failure-types';
 import type { IngestSummary, IngestWorkflowInput } from '../common/ingest-types';
 
 const { planAuditLogIngestion, recordIngestRun } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  startToCloseTimeout: '30 minutes', // walking a large ArchivedLogs share; heartbeats say it is alive
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', maximumInterval: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
 });
 
 const { ingestAuditLogChain } = proxyActivities<Activities>({
@@ -42,6 +43,7 @@ export async function ingestAuditSecurityLogs(input: IngestWorkflowInput = {}): 
   }
 
   const summary: IngestSummary = { runId, ...done, durationMs: new Date().getTime() - startedAt };
-  await recordIngestRun(summary);
-  return summary;
+  // The chain's head after this run, kept here in history, outside the database: verify-store's anchor.
+  const anchor = await recordIngestRun(summary);
+  return anchor ? { ...summary, anchor } : summary;
 }

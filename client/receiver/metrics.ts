@@ -1,9 +1,11 @@
 // Prometheus metrics of the event receiver (GET /metrics): events by type and outcome, and how long
 // Temporal took to accept each workflow start.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { SCREENSHOT_EVENT_TYPE } from '../../common/audit-event';
+import { KNOWN_EVENT_TYPES } from '../../common/audit-event';
 
-export type EventOutcome = 'accepted' | 'ignored' | 'invalid' | 'unauthorized' | 'rate-limited' | 'temporal-unavailable';
+const LABELLED_TYPES = new Set<string>(KNOWN_EVENT_TYPES);
+
+export type EventOutcome = 'accepted' | 'ignored' | 'invalid' | 'unauthorized' | 'rate-limited' | 'temporal-unavailable' | 'temporal-misconfigured';
 
 export function createReceiverMetrics() {
   const registry = new Registry();
@@ -20,11 +22,21 @@ export function createReceiverMetrics() {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const versions = new Counter({
+    name: 'qlik_audit_receiver_audit_qs_version_total',
+    help: 'Audit.qs events by the version they came from (X-Audit-QS-Version, else source.version)',
+    labelNames: ['version'] as const,
+    registers: [registry],
+  });
   return {
     registry,
-    /** Types other than screenshot.url.received are counted as `other` (a client cannot blow up the label set). */
+    /** `version` is already bounded by the caller (at most a few distinct labels). */
+    countVersion(version: string) {
+      versions.inc({ version });
+    },
+    /** Butler SOS's known types by name, anything else as `other` (a client cannot blow up the label set). */
     count(type: string | undefined, outcome: EventOutcome) {
-      events.inc({ type: type === SCREENSHOT_EVENT_TYPE ? type : type ? 'other' : 'unknown', outcome });
+      events.inc({ type: type === undefined ? 'unknown' : LABELLED_TYPES.has(type) ? type : 'other', outcome });
     },
     observeStart(seconds: number) {
       startLatency.observe(seconds);

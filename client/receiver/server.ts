@@ -1,24 +1,34 @@
-// The event API (SPEC 4), compatible with Butler SOS: Audit.qs posts its events here.
-//   POST /api/v1/audit-event     202 only after Temporal durably accepted the workflow start
+// The event API (SPEC 4), compatible with Butler SOS: Audit.qs posts its events here from the user's
+// browser, cross-origin, from inside the Qlik hub.
+//   POST /api/v1/audit-event     202 only once the event is durable (a screenshot: Temporal accepted the start)
 //   GET  /api/v1/test-connection
-//   GET  /metrics                Prometheus
-// Status codes: 400 bad envelope, 401 bad/missing token, 413 too large, 422 semantic errors (with the
-// failing field paths), 429 rate limit, 503 Temporal unreachable (with Retry-After).
+//   GET  /metrics                Prometheus (needs the token too when eventApi.apiToken is set)
+// Order of checks: CORS preflight (answered first: a browser sends no token with it), rate limit,
+// the bearer token on whatever route the router matched, then the envelope.
+// Status codes: 400 bad envelope, 401 bad/missing token, 413 too large, 422 rule broken (with the
+// failing field paths), 429 rate limit, 503 Temporal unreachable (with Retry-After), 500 Temporal
+// misconfigured (the body names the cause and the fix).
+import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { auditEventSchema, screenshotEventSchema, screenshotWorkflowId, SCREENSHOT_EVENT_TYPE } from '../../common/audit-event';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { isScreenshotEvent, screenshotWorkflowId, validateAuditEvent } from '../../common/audit-event';
 import type { Config } from '../../common/config';
 import type { Logger } from '../../common/logger';
-import { issuePaths } from '../../common/validation';
 import { startCaptureScreenshot } from '../start-screenshot';
+import { classifyTemporalError } from '../temporal-errors';
+import { createVersionTracker, TESTED_AUDIT_QS_RANGE } from './audit-qs-version';
 import { bearerTokenChecker } from './bearer-token';
 import { createReceiverMetrics, type EventOutcome, type ReceiverMetrics } from './metrics';
+import type { ReceiverTls } from './tls';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 /** How long one workflow start may take before we answer 503 (Temporal unreachable). */
 const START_DEADLINE_MS = 5000;
 const RETRY_AFTER_SECONDS = 5;
+/** Browsers cache a preflight this long (Chromium caps it at 2 h), so most posts need none. */
+const PREFLIGHT_MAX_AGE_SECONDS = 3600;
+export const AUDIT_EVENT_ROUTE = '/api/v1/audit-event';
 
 export interface ReceiverOptions {
   config: Config;
@@ -26,18 +36,51 @@ export interface ReceiverOptions {
   taskQueue: string;
   logger: Logger;
   metrics?: ReceiverMetrics;
+  /** The HTTPS certificate (eventApi.tls), already loaded and checked. */
+  tls?: ReceiverTls;
+  /** Where Temporal is, for error messages. */
+  temporal?: { address: string; namespace: string };
+}
+
+/** `origin` for @fastify/cors: the request's origin when allowed, else false (then no CORS header at all). */
+function corsOrigin(allowed: readonly string[]) {
+  const any = allowed.includes('*');
+  const set = new Set(allowed);
+  return (origin: string | undefined, callback: (err: Error | null, value: string | boolean) => void) => {
+    if (!origin || allowed.length === 0) return callback(null, false);
+    if (any) return callback(null, '*');
+    callback(null, set.has(origin) ? origin : false);
+  };
+}
+
+/**
+ * Fastify's trustProxy, except a hop count: Fastify trusts no hop for a number (it cannot check who
+ * the nearest proxy is), so we trust the nearest `hops` addresses — right only when the receiver is
+ * reachable through the proxy alone; the README prefers the proxy's address.
+ */
+function trustProxyOption(value: Config['eventApi']['trustProxy']) {
+  if (typeof value !== 'number') return value;
+  return (_address: string, hop: number) => hop < value;
 }
 
 export async function createReceiver(options: ReceiverOptions): Promise<FastifyInstance> {
   const { config, client, taskQueue } = options;
+  const { eventApi } = config;
+  const temporal = options.temporal ?? { address: config.temporal.address, namespace: client.options.namespace };
   const metrics = options.metrics ?? createReceiverMetrics();
-  const tokenOk = bearerTokenChecker(config.eventApi.apiToken);
+  const tokenOk = bearerTokenChecker(eventApi.apiToken);
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }), // we log each event once, with its ids
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: false,
-  });
+    trustProxy: trustProxyOption(eventApi.trustProxy),
+    // Typed as a plain HTTP server: the routes below do not depend on the transport.
+    ...((options.tls ? { https: { cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca, passphrase: options.tls.passphrase } } : {}) as object),
+  }) as unknown as FastifyInstance;
+  const versions = createVersionTracker((version) =>
+    options.logger.warn({ auditQsVersion: version, tested: TESTED_AUDIT_QS_RANGE.text }, `Audit.qs ${version} is outside the versions this receiver was tested with; events are still accepted`),
+  );
+  const isEventRoute = (request: FastifyRequest) => request.routeOptions.url === AUDIT_EVENT_ROUTE;
 
   const reject = (reply: FastifyReply, status: number, type: string | undefined, outcome: EventOutcome, body: object) => {
     metrics.count(type, outcome);
@@ -48,58 +91,81 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, 'receiver error');
-    if (request.url.startsWith('/api/v1/audit-event')) metrics.count(undefined, 'invalid');
+    if (isEventRoute(request)) metrics.count(undefined, 'invalid');
     const message = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `body larger than ${BODY_LIMIT_BYTES} bytes` : err.message;
     return reply.code(status).send({ status: 'error', error: status === 500 ? 'internal error' : message });
   });
 
+  // Registered first, so a preflight is answered before the rate limit and the token check.
+  await app.register(cors, {
+    origin: corsOrigin(eventApi.cors.allowedOrigins),
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Audit-QS-Version'],
+    maxAge: PREFLIGHT_MAX_AGE_SECONDS,
+  });
+
   await app.register(rateLimit, {
-    max: config.eventApi.rateLimitPerMinute,
+    max: eventApi.rateLimitPerMinute,
     timeWindow: 60_000,
     keyGenerator: (request) => request.ip,
-    allowList: (request) => request.url === '/metrics',
-    errorResponseBuilder: (_request, context) => ({ statusCode: 429, status: 'error', error: `rate limit of ${context.max} requests per minute exceeded` }),
+    allowList: (request) => request.routeOptions.url === '/metrics',
+    // Thrown by the plugin, so it reaches the error handler above as an error with this message.
+    errorResponseBuilder: (request, context) => ({
+      statusCode: 429,
+      message: `rate limit exceeded: at most ${context.max} requests per minute per client IP (eventApi.rateLimitPerMinute); ${request.ip} may send again in ${Math.ceil(context.ttl / 1000)} s`,
+    }),
     onExceeded: () => metrics.count(undefined, 'rate-limited'),
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
-    if (!tokenOk(request.headers.authorization)) {
-      return reject(reply, 401, undefined, 'unauthorized', { error: 'missing or wrong bearer token (eventApi.apiToken)' });
-    }
+  // The token guards every route the router serves, checked on the route it matched — never on the
+  // raw URL, which the router decodes (`/%61pi/…`). Only the CORS preflight route is left open.
+  // Added after the rate limit's own onRoute hook, so it runs after it.
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'OPTIONS' || (Array.isArray(route.method) && route.method.includes('OPTIONS'))) return;
+    const existing = route.onRequest ? [route.onRequest].flat() : [];
+    route.onRequest = [
+      ...existing, // the rate limit first: guessing tokens is rate-limited too
+      async (request: FastifyRequest, reply: FastifyReply) => {
+        if (tokenOk(request.headers.authorization)) return;
+        return reject(reply, 401, undefined, 'unauthorized', { error: 'missing or wrong bearer token: send "Authorization: Bearer <eventApi.apiToken>"' });
+      },
+    ];
   });
 
   app.get('/api/v1/test-connection', async () => ({ status: 'ok', service: 'qlik-audit', message: 'qlik-audit event receiver is reachable' }));
 
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  app.post('/api/v1/audit-event', async (request, reply) => {
-    const envelope = auditEventSchema.safeParse(request.body);
-    if (!envelope.success) {
-      const type = (request.body as { type?: unknown } | null)?.type;
-      return reject(reply, 400, typeof type === 'string' ? type : undefined, 'invalid', { error: 'invalid event envelope', fields: issuePaths(envelope.error) });
+  app.post(AUDIT_EVENT_ROUTE, async (request, reply) => {
+    const version = versions.observe(request.headers['x-audit-qs-version'], (request.body as { source?: { version?: unknown } } | null)?.source?.version);
+    metrics.countVersion(versions.label(version));
+    const validated = validateAuditEvent(request.body);
+    if (!validated.ok) {
+      const { status, type, eventId, fields, error } = validated;
+      request.log.info({ eventId, eventType: type, auditQsVersion: version, status, fields }, 'event refused');
+      return reject(reply, status, type, 'invalid', { error, ...(eventId ? { eventId } : {}), fields });
     }
-    const { eventId, type } = envelope.data;
-    const log = request.log.child({ eventId, eventType: type });
-    if (type !== SCREENSHOT_EVENT_TYPE) {
+    const event = validated.event;
+    const { eventId, type } = event;
+    const log = request.log.child({ eventId, eventType: type, auditQsVersion: version });
+    if (!isScreenshotEvent(event)) {
       metrics.count(type, 'ignored');
       log.info('event acknowledged (no workflow for this type)');
       return reply.code(202).send({ status: 'accepted', eventId, workflowId: null });
     }
-    const event = screenshotEventSchema.safeParse(request.body);
-    if (!event.success) {
-      const fields = issuePaths(event.error);
-      log.info({ fields }, 'screenshot event rejected');
-      return reject(reply, 422, type, 'invalid', { error: 'invalid screenshot.url.received event', eventId, fields });
-    }
     const workflowId = screenshotWorkflowId(eventId);
     const started = performance.now();
     try {
-      await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startCaptureScreenshot(client, taskQueue, event.data));
+      await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startCaptureScreenshot(client, taskQueue, event));
     } catch (err) {
-      log.warn({ workflowId, err: (err as Error).message.split('\n')[0] }, 'Temporal did not accept the workflow start');
-      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      return reject(reply, 503, type, 'temporal-unavailable', { error: 'Temporal is unreachable; retry later', eventId });
+      const cause = classifyTemporalError(err, temporal);
+      if (cause.transient) {
+        log.warn({ workflowId, grpcStatus: cause.code, err: cause.message }, 'Temporal did not accept the workflow start');
+        reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+        return reject(reply, 503, type, 'temporal-unavailable', { error: `Temporal is unreachable or overloaded; retry later (${cause.message})`, eventId });
+      }
+      log.error({ workflowId, grpcStatus: cause.code }, cause.message);
+      return reject(reply, 500, type, 'temporal-misconfigured', { error: cause.message, eventId });
     }
     metrics.observeStart((performance.now() - started) / 1000);
     metrics.count(type, 'accepted');

@@ -9,11 +9,11 @@ import { stringify as stringifyYaml } from 'yaml';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseConfig, type Config } from '../../common/config';
 import { createLogger } from '../../common/logger';
-import { Cleanup } from '../../activities/cleanup';
+import { Cleanup } from '../../common/cleanup';
 import { createWorker } from '../../worker/create-worker';
-import { createPki, type Pki } from '../simulated-qlik/pki';
+import { createPki, type Pki } from '../../demo/simulated-qlik/pki';
 import { beforeServerTeardown } from './temporal';
-import { SimulatedQlik } from '../simulated-qlik/simulated-qlik';
+import { SimulatedQlik } from '../../demo/simulated-qlik/simulated-qlik';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -110,4 +110,4 @@ export async function startTestbed(
   return { config, configFile, qlik, dir, taskQueue, logs, startWorker: start, stop };
 }
 
-export { screenshotEvent } from './events';
+export { screenshotEvent } from '../../demo/sample-events';

@@ -1,11 +1,14 @@
 // One real Temporal server per test process: the dev server (what production behaves like) and,
 // where a test needs timers or backoffs to pass instantly, the time-skipping test server.
 // Both binaries are resolved (never downloaded) by common/temporal-cli.ts.
+import { randomUUID } from 'node:crypto';
 import { after } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { msToTs } from '@temporalio/common/lib/time';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { resolveTemporalBinaries } from '../../common/temporal-cli';
+import { resolveTemporalBinaries } from '../../worker/temporal-cli';
 import { searchAttributes } from '../../common/search-attributes';
 
 // Tests print only SDK warnings and errors (TEMPORAL_LOG_LEVEL=INFO to see more).
@@ -61,4 +64,20 @@ export function timeSkippingServer(): Promise<TestWorkflowEnvironment> {
     });
   }
   return timeSkipping;
+}
+
+/** A new namespace on the dev server, with none of our search attributes (as on a new cluster). */
+export async function freshNamespace(prefix = 'fresh'): Promise<string> {
+  const env = await devServer();
+  const namespace = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await env.connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(86_400_000) });
+  for (let i = 0; i < 100; i++) {
+    try {
+      await env.connection.workflowService.describeNamespace({ namespace });
+      return namespace;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`namespace ${namespace} did not appear`);
 }

@@ -1,0 +1,69 @@
+// Reads a log file line by line as raw bytes, with the byte offset of every line, starting at any
+// offset (so ingestion can resume mid-file). Memory stays constant: a line longer than
+// `maxLineBytes` is reported as too long and skipped, never buffered whole.
+import { createReadStream } from 'node:fs';
+
+export interface Line {
+  /** Bytes of the line without CR LF / LF. */
+  bytes: Buffer;
+  /** Byte offset of the line's first byte in the file. */
+  offset: number;
+  /** Byte offset just after the line's LF (where the next line starts). */
+  end: number;
+  /** False for a last line without a line break (a row still being written). */
+  complete: boolean;
+  /** True when the line exceeded maxLineBytes; `bytes` then holds only its start. */
+  tooLong: boolean;
+}
+
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
+/**
+ * Lines in batches (one batch per read chunk of 128 KiB: big enough to be fast, small enough that a file of millions of malformed lines stays well under 200 MB RSS): one asynchronous step per chunk instead of
+ * per line, which is what makes verification fast.
+ */
+export async function* readLineBatches(file: string, options: { start?: number; maxLineBytes?: number } = {}): AsyncGenerator<Line[]> {
+  const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  let offset = options.start ?? 0; // where the current (partial) line started
+  let parts: Buffer[] = [];
+  let length = 0;
+  let tooLong = false;
+  const stream = createReadStream(file, { start: options.start ?? 0, highWaterMark: 128 * 1024 });
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const batch: Line[] = [];
+    let from = 0;
+    for (;;) {
+      const newline = chunk.indexOf(0x0a, from);
+      const piece = chunk.subarray(from, newline === -1 ? chunk.length : newline);
+      if (!tooLong) {
+        if (length + piece.length > max) {
+          tooLong = true;
+          parts.push(piece.subarray(0, Math.max(0, Math.min(piece.length, 256 - length))));
+        } else {
+          parts.push(piece);
+        }
+      }
+      length += piece.length;
+      if (newline === -1) break;
+      // Chunks are fresh buffers, so a line inside one chunk is referenced, not copied.
+      let bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+      if (!tooLong && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+      const end = offset + length + 1;
+      batch.push({ bytes, offset, end, complete: true, tooLong });
+      offset = end;
+      parts = [];
+      length = 0;
+      tooLong = false;
+      from = newline + 1;
+    }
+    // A partial line is kept across chunks: copy it so the chunk can be released.
+    if (parts.length > 0) parts = [Buffer.from(Buffer.concat(parts))];
+    if (batch.length > 0) yield batch;
+  }
+  if (length > 0) yield [{ bytes: Buffer.concat(parts), offset, end: offset + length, complete: false, tooLong }];
+}
+
+/** Line by line (for the header and other short reads). */
+export async function* readLines(file: string, options: { start?: number; maxLineBytes?: number } = {}): AsyncGenerator<Line> {
+  for await (const batch of readLineBatches(file, options)) yield* batch;
+}

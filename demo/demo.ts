@@ -1,0 +1,124 @@
+// The demo behind `qlik-audit dev --demo`: the simulated Qlik Sense from the test suite (QPS and proxy
+// over mutual TLS, with a CA and client certificate generated under ./var/demo-certs), a config that
+// points at it, and sample Audit.qs events posted through the real event API — one per outcome.
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { buildChains, discoverLogFiles } from '../audit-log/log-files';
+import { verifyChains } from '../audit-log/scanner';
+import { openStore, StoreFormatError, type AuditStore } from '../store/store';
+import type { IngestSummary } from '../common/ingest-types';
+import type { Config } from '../common/config';
+import { startIngestNow, upsertIngestSchedule } from '../client/ingest-schedule';
+import type { ScreenshotResult } from '../common/screenshot-result';
+import { createPki, type Pki } from './simulated-qlik/pki';
+import { SimulatedQlik } from './simulated-qlik/simulated-qlik';
+import { screenshotEvent } from './sample-events';
+
+export interface Demo {
+  qlik: SimulatedQlik;
+  pki: Pki;
+  /** Raw config sections for the demo (merged over the embedded defaults). */
+  config: object;
+  stop(): Promise<void>;
+}
+
+/** Real Qlik AuditSecurity logs shipped for the demo (CC0; see demo/qlik-logs/PROVENANCE.md). */
+const DEMO_LOGS = path.resolve(__dirname, 'qlik-logs');
+
+/**
+ * Opens the demo's own store, made from the shipped logs: one left by an earlier development version
+ * is replaced (a real store is never touched: `logs` and the worker refuse it with a message instead).
+ */
+export async function openDemoStore(url: string): Promise<AuditStore> {
+  try {
+    return await openStore(url);
+  } catch (err) {
+    if (!(err instanceof StoreFormatError) || !url.startsWith('pglite:')) throw err;
+    rmSync(url.slice('pglite:'.length), { recursive: true, force: true });
+    return openStore(url);
+  }
+}
+
+export async function startDemoQlik(varDir: string): Promise<Demo> {
+  const logDir = path.join(varDir, 'qlik-logs');
+  const storeDir = path.join(varDir, 'auditdb');
+  if (!existsSync(logDir)) cpSync(DEMO_LOGS, logDir, { recursive: true, filter: (src) => !src.endsWith('.md') && !src.endsWith('SHA256SUMS') });
+  const certDir = path.join(varDir, 'demo-certs');
+  const pki = existsSync(path.join(certDir, 'root.pem')) ? loadPki(certDir) : createPki(certDir);
+  const qlik = await new SimulatedQlik({ pki }).start();
+  // One redirect chain across allowed hosts, and one that leaves the allow-list.
+  qlik.routes.set('/tempcontent/demo/via-cdn.png', { kind: 'redirect', location: qlik.url('/content/demo/via-cdn.png', '127.0.0.2') });
+  qlik.routes.set('/tempcontent/demo/escape.png', { kind: 'redirect', location: qlik.url('/steal.png', qlik.outsideHost) });
+  return {
+    qlik,
+    pki,
+    config: {
+      qlik: { cert: pki.files, rejectUnauthorized: true },
+      screenshots: {
+        allowedImageDownloadHosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
+        storageTargets: [{ enable: true, type: 'flat', directory: path.join(varDir, 'screenshots') }],
+        auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort } },
+      },
+      auditSecurityLog: { sources: [{ directory: logDir }], store: `pglite:${storeDir}`, every: '1m' },
+    },
+    stop: () => qlik.stop(),
+  };
+}
+
+function loadPki(dir: string): Pki {
+  // Reuse the certificates of an earlier demo run (so the CA an admin may have inspected stays the same).
+  const read = (name: string) => readFileSync(path.join(dir, name), 'utf8');
+  return {
+    dir,
+    caCert: read('root.pem'),
+    serverCert: read('server.pem'),
+    serverKey: read('server_key.pem'),
+    clientCert: read('client.pem'),
+    clientKey: read('client_key.pem'),
+    files: { clientCert: path.join(dir, 'client.pem'), clientCertKey: path.join(dir, 'client_key.pem'), clientCertCA: path.join(dir, 'root.pem') },
+  };
+}
+
+export interface DemoRun {
+  title: string;
+  workflowId: string;
+  result?: ScreenshotResult;
+  error?: string;
+}
+
+/** Posts the sample events to the receiver and waits for their results. */
+export async function runDemoEvents(demo: Demo, receiverUrl: string, waitForResult: (workflowId: string) => Promise<ScreenshotResult>): Promise<DemoRun[]> {
+  const { qlik } = demo;
+  const now = { timestamp: new Date().toISOString() };
+  const samples = [
+    { title: 'stored: a sheet screenshot for DEMO\\anna', event: screenshotEvent(qlik.url('/tempcontent/demo/sales-overview.png'), 'UserDirectory=DEMO; UserId=anna', now) },
+    { title: 'stored: via an allowed redirect to a second host', event: screenshotEvent(qlik.url('/tempcontent/demo/via-cdn.png'), 'DEMO\\bob', now) },
+    { title: 'skipped: an e-mail address cannot get a ticket', event: screenshotEvent(qlik.url('/tempcontent/demo/email.png'), 'carol@example.com', now) },
+    { title: 'blocked: a redirect to a host outside the allow-list', event: screenshotEvent(qlik.url('/tempcontent/demo/escape.png'), 'DEMO\\mallory', now) },
+  ];
+  const runs: DemoRun[] = [];
+  for (const { title, event } of samples) {
+    const answer = await fetch(`${receiverUrl}/api/v1/audit-event`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    const body = (await answer.json()) as { workflowId?: string; error?: string };
+    if (answer.status !== 202 || !body.workflowId) {
+      runs.push({ title, workflowId: '', error: `receiver answered ${answer.status}: ${body.error ?? ''}` });
+      continue;
+    }
+    try {
+      runs.push({ title, workflowId: body.workflowId, result: await waitForResult(body.workflowId) });
+    } catch (err) {
+      runs.push({ title, workflowId: body.workflowId, error: (err as Error).message });
+    }
+  }
+  return runs;
+}
+
+/** Verifies the demo logs offline, schedules ingestion, and runs one ingestion now. */
+export async function runDemoAuditLogs(client: Client, config: Config) {
+  const sources = config.auditSecurityLog.sources.map((s) => s.directory);
+  const verification = await verifyChains(buildChains(await discoverLogFiles(sources)), { sequenceMax: config.auditSecurityLog.sequenceMax, columns: config.auditSecurityLog.columns });
+  await upsertIngestSchedule(client, config, config.temporal.taskQueue);
+  const ingest: IngestSummary = await (await startIngestNow(client, config.temporal.taskQueue)).result();
+  return { verification, ingest };
+}

@@ -1,0 +1,26 @@
+// The download allow-list (SPEC 3.3): every URL we fetch — the first one and every redirect hop —
+// must name an allowed host. Hosts are compared in the WHATWG URL parser's canonical form, the same
+// form undici connects to, so tricks like `0x7f.1`, `2130706433`, `%2e`, upper case, a trailing dot
+// or `user@host` cannot make an allowed-looking URL reach another host.
+import { canonicalHostName } from '../common/host-names';
+import type { BlockReason } from '../common/screenshot-result';
+
+export class AllowList {
+  private readonly hosts: Set<string>;
+
+  constructor(entries: readonly string[]) {
+    this.hosts = new Set(entries.map(canonicalHostName).filter((h): h is string => h !== undefined));
+  }
+
+  get size(): number {
+    return this.hosts.size;
+  }
+
+  /** Undefined when the URL may be fetched, else why not. Port is ignored. */
+  check(url: URL): BlockReason | undefined {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'invalid-scheme';
+    if (url.username || url.password) return 'invalid-location';
+    const host = canonicalHostName(url.hostname);
+    return host !== undefined && this.hosts.has(host) ? undefined : 'host-not-allowed';
+  }
+}

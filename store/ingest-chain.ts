@@ -1,0 +1,330 @@
+// Ingesting one chain (one machine and service) into the store, resumably:
+//   - each file is read from its checkpoint (byte offset, line, verifier state), stored per batch in
+//     one transaction with its rows, findings and digest-chain entry, so a killed worker loses and
+//     doubles nothing;
+//   - when Qlik rolls the live .txt into an archived .log, the archive continues from the live file's
+//     checkpoint (the bytes are the same), and rows already stored are never stored twice;
+//   - a batch's rows go in with one COPY (row-encoding.ts); another process ingesting the same chain
+//     waits its turn.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { readLines } from '../audit-log/line-reader';
+import type { LogFile } from '../audit-log/log-files';
+import { parseHeader, parseRow } from '../audit-log/rows';
+import { LogFileScanner, newChainState, type ChainState, type Finding, type FileProgress, type ScanItem } from '../audit-log/scanner';
+import { batchDigest, findingLine, GENESIS_DIGEST, lineChecksum, listHash, type DigestKey } from './digest';
+import { COPY_COLUMNS, copyBatch, encodeRow, filePrefix, noNul, type EncodedRow } from './row-encoding';
+import type { AuditStore, TxSql } from './store';
+
+export interface IngestOptions {
+  runId: string;
+  sequenceMax: number;
+  batchSize?: number;
+  /** Called after every committed batch (the activity heartbeats from it). */
+  onProgress?: (progress: { file: string; offset: number; line: number; rowsStored: number }) => void;
+  /** Called about once a second while another process ingests this chain (the activity heartbeats). */
+  onWait?: () => void;
+  signal?: AbortSignal;
+  /** The HMAC key of the digest chain; without one, the chain is plain SHA-256. */
+  digestKey?: DigestKey;
+  /** The site's AuditSecurity columns, if it changed the log4net layout (auditSecurityLog.columns). */
+  columns?: readonly string[];
+}
+
+export interface ChainResult {
+  files: number;
+  rowsStored: number;
+  findings: Record<string, number>;
+}
+
+interface FileRecord {
+  file_name: string;
+  live: boolean;
+  checkpoint_offset: string | number;
+  checkpoint_line: number;
+  chain_state: ChainState | null;
+  first_checksum: string | null;
+  complete: boolean;
+}
+
+/** The checksum of a file's first row (to recognise a rolled live file), if it has one. */
+async function firstRowChecksum(file: string): Promise<string | undefined> {
+  let header;
+  for await (const line of readLines(file, { maxLineBytes: 1024 * 1024 })) {
+    if (!line.complete) return undefined;
+    if (!header) {
+      const parsed = parseHeader(line.bytes);
+      if ('error' in parsed) return undefined;
+      header = parsed;
+      continue;
+    }
+    const row = parseRow(line.bytes, header);
+    return row.ok ? noNul(row.checksum) : undefined; // as stored
+  }
+  return undefined;
+}
+
+/** A row already stored (same machine, service, sequence and checksum) makes a COPY fail as a whole. */
+const isDuplicateRow = (err: unknown) => (err as { code?: string }).code === '23505'; // unique_violation
+
+/** The rows of `rows` not stored yet (a replayed row, or a live file's row met again), each once. */
+async function unstoredRows(sql: TxSql, file: LogFile, rows: EncodedRow[]): Promise<EncodedRow[]> {
+  const { rows: existing } = await sql.query<{ sequence: string | number; checksum: string }>(
+    'SELECT sequence, checksum FROM audit_rows WHERE machine = $1 AND service = $2 AND sequence = ANY($3::bigint[])',
+    [file.machine, file.service, rows.map((r) => r.sequence)],
+  );
+  const seen = new Set(existing.map((r) => `${r.sequence}\u0000${r.checksum}`));
+  return rows.filter((r) => {
+    const key = `${r.sequence}\u0000${r.checksum}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+const DIGEST_CHAIN_LOCK = 7223372036; // one digest chain: one writer at a time
+
+interface Batch {
+  rows: EncodedRow[];
+  findings: Finding[];
+  progress: FileProgress;
+  state: ChainState;
+  complete: boolean;
+  summary: LogFileScanner['summary'];
+}
+
+/**
+ * Rows, findings, digest and checkpoint of one batch: all or nothing, in five round trips (the rows
+ * in one COPY). Only when a row is already stored does the batch go again, without such rows.
+ */
+async function commitBatch(store: AuditStore, file: LogFile, batch: Batch, runId: string, key: DigestKey | undefined): Promise<number> {
+  try {
+    return await store.transaction((sql) => writeBatch(sql, file, batch, runId, batch.rows, key), { lock: DIGEST_CHAIN_LOCK });
+  } catch (err) {
+    if (!isDuplicateRow(err)) throw err;
+    return store.transaction(async (sql) => writeBatch(sql, file, batch, runId, await unstoredRows(sql, file, batch.rows), key), { lock: DIGEST_CHAIN_LOCK });
+  }
+}
+
+/** Query parameters by value: `${p(x)}` in the SQL text becomes `$n`. */
+function parameters() {
+  const values: unknown[] = [];
+  const p = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  return { values, p };
+}
+
+/**
+ * Rows (one COPY), findings, the digest-chain entry and the checkpoint of one batch. Findings already
+ * stored (the same kind on the same line, met again) are not stored twice, so the entry covers the
+ * findings as inserted, in id order — as verify-store reads them back.
+ */
+async function writeBatch(sql: TxSql, file: LogFile, batch: Batch, runId: string, rows: EncodedRow[], key: DigestKey | undefined): Promise<number> {
+  const { rows: head } = await sql.query<{ id: string; previous: string }>(
+    `SELECT nextval(pg_get_serial_sequence('audit_batches', 'id')) AS id,
+            COALESCE((SELECT digest FROM audit_batches ORDER BY id DESC LIMIT 1), $1) AS previous`,
+    [GENESIS_DIGEST],
+  );
+  const batchId = String(head[0]?.id);
+  const previous = head[0]?.previous ?? GENESIS_DIGEST;
+  const fileName = path.basename(file.path);
+  if (rows.length > 0) await sql.copyFrom('audit_rows', COPY_COLUMNS, copyBatch(rows, batchId));
+
+  const { findings } = batch;
+  let stored: Record<string, unknown>[] = [];
+  if (findings.length > 0) {
+    const f = parameters();
+    ({ rows: stored } = await sql.query(
+      `INSERT INTO audit_findings (run_id, kind, severity, machine, service, file_name, path, line, sequence, detail, batch_id)
+       SELECT ${f.p(runId)}, u.kind, u.severity, ${f.p(file.machine)}, ${f.p(file.service)}, u.file_name, u.path, u.line, u.sequence, u.detail, ${f.p(batchId)}
+       FROM unnest(${f.p(findings.map((x) => x.kind))}::text[], ${f.p(findings.map((x) => x.severity))}::text[], ${f.p(findings.map((x) => path.basename(x.file)))}::text[],
+                   ${f.p(findings.map((x) => x.file))}::text[], ${f.p(findings.map((x) => x.line))}::int[], ${f.p(findings.map((x) => x.sequence ?? null))}::bigint[],
+                   ${f.p(findings.map((x) => x.detail))}::text[]) WITH ORDINALITY AS u(kind, severity, file_name, path, line, sequence, detail, n)
+       ORDER BY u.n
+       ON CONFLICT (machine, service, file_name, line, kind) DO NOTHING
+       RETURNING id, kind, severity, machine, service, file_name, path, line, sequence, detail`,
+      f.values,
+    ));
+    stored.sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  const first = batch.rows[0];
+  const { values, p } = parameters();
+  const content = {
+    machine: file.machine,
+    service: file.service,
+    fileName,
+    rowCount: rows.length,
+    findingCount: stored.length,
+    rowsHash: listHash(rows.map((r) => r.digest)),
+    findingsHash: listHash(stored.map((x) => lineChecksum(findingLine(x)))),
+  };
+  const digest = batchDigest(previous, content, key);
+  // The chain entry (for a batch that stored rows or findings) and the file's checkpoint, in one statement.
+  await sql.query(
+    `WITH batch AS (
+       INSERT INTO audit_batches (id, run_id, machine, service, file_name, row_count, finding_count, rows_hash, findings_hash, keyed, key_id, prev_digest, digest)
+       SELECT ${p(batchId)}, ${p(runId)}, ${p(content.machine)}, ${p(content.service)}, ${p(fileName)}, ${p(content.rowCount)}, ${p(content.findingCount)},
+              ${p(content.rowsHash)}, ${p(content.findingsHash)}, ${p(key !== undefined)}, ${p(key?.id ?? null)}, ${p(previous)}, ${p(digest)}
+       WHERE ${p(content.rowCount + content.findingCount)}::int > 0
+     )
+     INSERT INTO audit_files (machine, service, file_name, path, live, closed_at, checkpoint_offset, checkpoint_line, chain_state, first_checksum, complete, rows, first_sequence, last_sequence, signature)
+     VALUES (${p(file.machine)}, ${p(file.service)}, ${p(fileName)}, ${p(file.path)}, ${p(file.live)}, ${p(file.closedAt)}, ${p(batch.progress.offset)}, ${p(batch.progress.line)},
+             ${p(JSON.stringify(batch.state))}, ${p(first?.checksum ?? null)}, ${p(batch.complete)}, ${p(batch.rows.length)}, ${p(first?.sequence ?? null)},
+             ${p(batch.rows.at(-1)?.sequence ?? null)}, ${p(batch.summary.signature)})
+     ON CONFLICT (machine, service, file_name) DO UPDATE SET
+       path = EXCLUDED.path, live = EXCLUDED.live, closed_at = EXCLUDED.closed_at,
+       checkpoint_offset = EXCLUDED.checkpoint_offset, checkpoint_line = EXCLUDED.checkpoint_line, chain_state = EXCLUDED.chain_state,
+       first_checksum = COALESCE(audit_files.first_checksum, EXCLUDED.first_checksum), complete = EXCLUDED.complete,
+       rows = audit_files.rows + EXCLUDED.rows, first_sequence = COALESCE(audit_files.first_sequence, EXCLUDED.first_sequence),
+       last_sequence = COALESCE(EXCLUDED.last_sequence, audit_files.last_sequence), signature = EXCLUDED.signature, updated_at = now()`,
+    values,
+  );
+  return rows.length;
+}
+
+/**
+ * The first gap after a live file that was rolled away unseen names what is missing and why:
+ * `expected 101: rows 101..123 are missing: X.txt was rolled over …`.
+ */
+function nameMissingRange(finding: Finding, rolled: { liveName: string; lastStored: number }): Finding {
+  const next = rolled.lastStored + 1;
+  if (finding.kind !== 'sequence-gap' || finding.sequence === undefined || finding.detail !== `expected ${next}`) return finding;
+  return {
+    ...finding,
+    detail: `expected ${next}: rows ${next}..${finding.sequence - 1} are missing: ${rolled.liveName} was rolled over after row ${rolled.lastStored} was stored, and its archive is not in the sources; they are stored when it appears`,
+  };
+}
+
+/** Ingests the files of one chain (already ordered: archives by close time, then the live file). */
+export async function ingestChain(store: AuditStore, chain: LogFile[], options: IngestOptions): Promise<ChainResult> {
+  const first = chain[0];
+  if (!first) return { files: 0, rowsStored: 0, findings: {} };
+  // Runs on other workers (a scheduled and an on-demand one) take the chain in turns, each from the
+  // checkpoints the previous one left, so none reads what another is storing.
+  const name = `audit-chain:${first.machine.toLowerCase()}/${first.service.toLowerCase()}`;
+  return store.exclusive(
+    name,
+    (lockLost) => ingestChainFiles(store, chain, first, { ...options, signal: options.signal ? AbortSignal.any([options.signal, lockLost]) : lockLost }),
+    { onWait: options.onWait, signal: options.signal },
+  );
+}
+
+/** A live file Qlik rolled over whose archive has not been seen: its record waits under this name. */
+const ROLLED = '#rolled-';
+const FINDINGS_PER_BATCH = 1000;
+
+async function ingestChainFiles(store: AuditStore, chain: LogFile[], first: LogFile, options: IngestOptions): Promise<ChainResult> {
+  const batchSize = options.batchSize ?? 2000;
+  const result: ChainResult = { files: 0, rowsStored: 0, findings: {} };
+  const { rows } = await store.query<FileRecord>('SELECT file_name, live, checkpoint_offset, checkpoint_line, chain_state, first_checksum, complete FROM audit_files WHERE machine = $1 AND service = $2', [first.machine, first.service]);
+  const records = new Map(rows.map((r) => [r.file_name, r]));
+  /** Records of live files not yet matched to their archive: the live one, and rolled ones waiting. */
+  const unarchived = () => [...records.values()].filter((r) => r.live || r.file_name.includes(ROLLED));
+  let state = newChainState();
+  const rename = (from: string, to: string, file: LogFile, live: boolean) =>
+    store.query('UPDATE audit_files SET file_name = $1, path = $2, live = $3, closed_at = $4 WHERE machine = $5 AND service = $6 AND file_name = $7', [
+      to, file.path, live, file.closedAt, file.machine, file.service, from,
+    ]);
+
+  for (const file of chain) {
+    options.signal?.throwIfAborted();
+    const fileName = path.basename(file.path);
+    let record = records.get(fileName);
+    /** Set when this live file follows a rolled one whose archive is missing: the gap is named. */
+    let rolledAway: { liveName: string; lastStored: number } | undefined;
+    if (!record && !file.live) {
+      const firstChecksum = await firstRowChecksum(file.path);
+      const before = firstChecksum ? unarchived().find((r) => r.first_checksum === firstChecksum) : undefined;
+      if (before) {
+        // Qlik rolled that live file into this archive: same bytes, so continue from its checkpoint.
+        await rename(before.file_name, fileName, file, false);
+        records.delete(before.file_name);
+        record = { ...before, file_name: fileName, live: false };
+        records.set(fileName, record);
+      }
+    }
+    if (record && file.live && record.first_checksum) {
+      const firstChecksum = await firstRowChecksum(file.path);
+      if (firstChecksum !== record.first_checksum) {
+        // A new live file: the old one was rolled over, and its archive is not among the sources (yet).
+        // Its record waits, with its checkpoint, for the archive; the new file continues the chain
+        // from it, so the rows in between are reported missing, by range, and stored once the archive appears.
+        const waiting = `${fileName}${ROLLED}${record.first_checksum.slice(0, 12)}`;
+        await rename(fileName, waiting, { ...file, path: file.path, closedAt: null }, false);
+        records.delete(fileName);
+        records.set(waiting, { ...record, file_name: waiting, live: false });
+        state = structuredClone(record.chain_state ?? state); // the scanner moves it on; the record keeps its own
+        if (state.lastSequence !== null) rolledAway = { liveName: fileName, lastStored: state.lastSequence };
+        record = undefined;
+      } else if ((await stat(file.path)).size < Number(record.checkpoint_offset)) {
+        // The same live file, but shorter than what was already stored: rows were cut from it.
+        const size = (await stat(file.path)).size;
+        const finding: Finding = {
+          kind: 'truncated-file',
+          severity: 'error',
+          file: file.path,
+          line: record.checkpoint_line,
+          detail: `the live file is ${size} bytes, shorter than the ${record.checkpoint_offset} bytes already stored (through line ${record.checkpoint_line - 1}): rows were removed from it; nothing more is read from it until it grows past that point`,
+        };
+        const progress = { offset: Number(record.checkpoint_offset), line: record.checkpoint_line };
+        const summary = { ...file, rows: 0, firstSequence: null, lastSequence: null, signature: 'absent' as const };
+        await commitBatch(store, file, { rows: [], findings: [finding], progress, state: record.chain_state ?? state, complete: false, summary }, options.runId, options.digestKey);
+        result.findings['truncated-file'] = (result.findings['truncated-file'] ?? 0) + 1;
+        state = record.chain_state ?? state;
+        continue;
+      }
+    }
+    if (record?.complete) {
+      state = record.chain_state ?? state;
+      continue;
+    }
+    result.files++;
+    state = record?.chain_state ?? state;
+    const resume = record ? { offset: Number(record.checkpoint_offset), line: record.checkpoint_line } : undefined;
+    const scanner = new LogFileScanner(file, state, { sequenceMax: options.sequenceMax, columns: options.columns, resume: resume && resume.offset > 0 ? resume : undefined });
+    const prefix = filePrefix(file, fileName);
+    let pendingRows: EncodedRow[] = [];
+    let pendingFindings: Finding[] = [];
+    // One commit in flight while the next chunks are read, parsed and encoded: PostgreSQL and this
+    // process work at the same time. Commits stay in order, so checkpoints only ever move forward.
+    let inFlight: Promise<void> = Promise.resolve();
+    const flush = async (progress: FileProgress, complete: boolean) => {
+      const batch = { rows: pendingRows, findings: pendingFindings, progress, state: structuredClone(state), complete, summary: { ...scanner.summary } };
+      pendingRows = [];
+      pendingFindings = [];
+      await inFlight;
+      options.signal?.throwIfAborted(); // cancelled (or heartbeat lost) while waiting: start no new commit
+      inFlight = commitBatch(store, file, batch, options.runId, options.digestKey).then((stored) => {
+        result.rowsStored += stored;
+        for (const f of batch.findings) result.findings[f.kind] = (result.findings[f.kind] ?? 0) + 1;
+        options.onProgress?.({ file: file.path, offset: progress.offset, line: progress.line, rowsStored: result.rowsStored });
+      });
+      inFlight.catch(() => undefined); // awaited by the next flush or at the end of the file
+    };
+    try {
+      for await (const items of scanner.scan()) {
+        // The scanner has already moved the chain state past this chunk, so a batch is committed at a
+        // chunk boundary: its checkpoint, state and rows then all describe the same point in the file.
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i] as ScanItem;
+          if (item.type === 'row') pendingRows.push(encodeRow(prefix, item.row));
+          else pendingFindings.push(rolledAway ? nameMissingRange(item.finding, rolledAway) : item.finding);
+          // Let the event loop turn every ~1 ms: the commit in flight streams its COPY data as the
+          // socket drains, so PostgreSQL works while this process parses.
+          if (i % 128 === 127) await yieldToEventLoop();
+        }
+        const last = items.at(-1);
+        if (last && (pendingRows.length >= batchSize || pendingFindings.length >= FINDINGS_PER_BATCH)) {
+          await flush(last.progress, false);
+        }
+      }
+      await flush(scanner.progress, !file.live);
+    } finally {
+      await inFlight.catch(() => undefined); // never leave a commit running behind a failed or aborted scan
+    }
+    await inFlight;
+  }
+  return result;
+}

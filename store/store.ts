@@ -1,0 +1,293 @@
+// The audit store (SPEC 5.6): PostgreSQL through `pg` for postgres:// URLs, embedded PGlite for
+// pglite:<folder> — the same schema, the same SQL, the same code path. Migrations run on open.
+// A `?schema=<name>` query parameter on a postgres:// URL puts the tables in that schema.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openPglite } from './pglite';
+
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+}
+
+/** Inside a transaction: queries, and bulk loads in COPY text format (`\N` null, TAB, LF). */
+export interface TxSql extends Sql {
+  copyFrom(table: string, columns: readonly string[], text: string): Promise<void>;
+}
+
+export interface AuditStore extends Sql {
+  /**
+   * All of `fn` or nothing. With `lock`, transactions holding the same advisory lock key run one at
+   * a time across every process on the database (PGlite has one writer anyway).
+   */
+  transaction<T>(fn: (sql: TxSql) => Promise<T>, options?: { lock?: number }): Promise<T>;
+  /**
+   * Runs `fn` while no other process on this store runs one with the same `name` (PGlite: one
+   * process opens it anyway). `onWait` is called about once a second while another holds it. `fn`
+   * gets a signal that aborts if the lock is lost (its connection dropped): it must stop writing.
+   */
+  exclusive<T>(name: string, fn: (lockLost: AbortSignal) => Promise<T>, options?: { onWait?: () => void; signal?: AbortSignal }): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Known AuditSecurity columns → typed table columns. Anything else goes to `extra` (JSON). */
+export const ROW_COLUMNS: Record<string, string> = {
+  productversion: 'product_version',
+  hostname: 'hostname',
+  id: 'event_id',
+  description: 'description',
+  proxysessionid: 'proxy_session_id',
+  proxypackageid: 'proxy_package_id',
+  requestsequenceid: 'request_sequence_id',
+  userdirectory: 'user_directory',
+  userid: 'user_id',
+  objectid: 'object_id',
+  objectname: 'object_name',
+  securityclass: 'security_class',
+  clienthostaddress: 'client_host_address',
+  service: 'origin_service',
+  origin: 'origin',
+  context: 'context',
+  command: 'command',
+  result: 'result',
+  message: 'message',
+};
+
+const MIGRATIONS = [
+  // One row: the store's format, and its id (anchors name the store they belong to).
+  `CREATE TABLE IF NOT EXISTS audit_store (format INTEGER NOT NULL, store_id TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS audit_files (
+     id BIGSERIAL PRIMARY KEY,
+     machine TEXT NOT NULL,
+     service TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     path TEXT NOT NULL,
+     live BOOLEAN NOT NULL,
+     closed_at TIMESTAMPTZ,
+     checkpoint_offset BIGINT NOT NULL DEFAULT 0,
+     checkpoint_line INTEGER NOT NULL DEFAULT 1,
+     chain_state JSONB,
+     first_checksum TEXT,
+     complete BOOLEAN NOT NULL DEFAULT false,
+     rows INTEGER NOT NULL DEFAULT 0,
+     first_sequence BIGINT,
+     last_sequence BIGINT,
+     signature TEXT NOT NULL DEFAULT 'absent',
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     UNIQUE (machine, service, file_name)
+   )`,
+  `CREATE TABLE IF NOT EXISTS audit_batches (
+     id BIGSERIAL PRIMARY KEY,
+     run_id TEXT NOT NULL,
+     machine TEXT NOT NULL,
+     service TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     row_count INTEGER NOT NULL,
+     finding_count INTEGER NOT NULL,
+     rows_hash TEXT NOT NULL,
+     findings_hash TEXT NOT NULL,
+     keyed BOOLEAN NOT NULL,
+     key_id TEXT,
+     prev_digest TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   )`,
+  // Rows arrive by COPY; every index costs on each of millions of rows, so there are three: the
+  // natural key (which also stores a row once), the user and the object a row is about. The batch
+  // index serves verify-store. The line itself is not kept: every field is, and the file and line.
+  `CREATE TABLE IF NOT EXISTS audit_rows (
+     machine TEXT NOT NULL,
+     service TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     sequence BIGINT NOT NULL,
+     ts_utc TIMESTAMPTZ,
+     ts_text TEXT NOT NULL,
+     product_version TEXT, hostname TEXT, event_id TEXT, description TEXT, proxy_session_id TEXT,
+     proxy_package_id TEXT, request_sequence_id TEXT, user_directory TEXT, user_id TEXT, object_id TEXT,
+     object_name TEXT, security_class TEXT, client_host_address TEXT, origin_service TEXT, origin TEXT,
+     context TEXT, command TEXT, result TEXT, message TEXT,
+     extra JSONB,
+     checksum TEXT NOT NULL,
+     checksum_valid BOOLEAN NOT NULL,
+     header_ok BOOLEAN NOT NULL,
+     line INTEGER NOT NULL,
+     batch_id BIGINT NOT NULL,
+     PRIMARY KEY (machine, service, sequence, checksum)
+   )`,
+  `CREATE INDEX IF NOT EXISTS audit_rows_user ON audit_rows (user_directory, user_id, ts_utc)`,
+  `CREATE INDEX IF NOT EXISTS audit_rows_object ON audit_rows (object_id, ts_utc)`,
+  `CREATE INDEX IF NOT EXISTS audit_rows_batch ON audit_rows (batch_id)`,
+  `CREATE TABLE IF NOT EXISTS audit_findings (
+     id BIGSERIAL PRIMARY KEY,
+     run_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     machine TEXT NOT NULL,
+     service TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     path TEXT NOT NULL,
+     line INTEGER NOT NULL,
+     sequence BIGINT,
+     detail TEXT NOT NULL,
+     batch_id BIGINT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     UNIQUE (machine, service, file_name, line, kind)
+   )`,
+  `CREATE INDEX IF NOT EXISTS audit_findings_batch ON audit_findings (batch_id)`,
+  `CREATE TABLE IF NOT EXISTS ingest_runs (
+     id TEXT PRIMARY KEY,
+     started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     finished_at TIMESTAMPTZ,
+     files INTEGER NOT NULL DEFAULT 0,
+     rows_stored INTEGER NOT NULL DEFAULT 0,
+     findings JSONB NOT NULL DEFAULT '{}'::jsonb
+   )`,
+];
+
+const EXCLUSIVE_LOCK_SPACE = 72233; // first key of our two-key advisory locks
+
+/** The chain's head and length now (an ingest run records it outside the database). */
+export async function chainAnchor(store: Sql): Promise<{ storeId: string; chainHead: string; batches: number; rows: number }> {
+  const { rows } = await store.query<{ batches: string | number; rows: string | number | null; head: string | null; store_id: string }>(
+    `SELECT count(*) AS batches, sum(row_count) AS rows, (SELECT digest FROM audit_batches ORDER BY id DESC LIMIT 1) AS head,
+            (SELECT store_id FROM audit_store LIMIT 1) AS store_id
+     FROM audit_batches`,
+  );
+  const row = rows[0];
+  return { storeId: row?.store_id ?? '', chainHead: row?.head ?? '0'.repeat(64), batches: Number(row?.batches ?? 0), rows: Number(row?.rows ?? 0) };
+}
+
+/** The store's id (anchors carry it, so a namespace shared by several stores keeps them apart). */
+export async function storeId(store: Sql): Promise<string> {
+  return (await store.query<{ store_id: string }>('SELECT store_id FROM audit_store LIMIT 1')).rows[0]?.store_id ?? '';
+}
+
+/** The connection holding a chain's advisory lock was lost while the chain was being ingested. */
+export class LockLostError extends Error {
+  override name = 'LockLostError';
+}
+
+/** A store written by an earlier development version: its rows and digests are laid out differently. */
+export class StoreFormatError extends Error {
+  override name = 'StoreFormatError';
+}
+
+/**
+ * 3: the digest chain covers findings, may be keyed (HMAC), and rows say whether their file's header
+ * was Qlik's documented layout. (1 and 2 were development versions.)
+ */
+const STORE_FORMAT = 3;
+
+async function migrate(store: AuditStore): Promise<void> {
+  await store.transaction(async (sql) => {
+    const { rows } = await sql.query<{ rows: boolean; meta: boolean }>(`SELECT to_regclass('audit_rows') IS NOT NULL AS rows, to_regclass('audit_store') IS NOT NULL AS meta`);
+    const format = rows[0]?.meta ? (await sql.query<{ format: number }>('SELECT format FROM audit_store')).rows[0]?.format : undefined;
+    if (rows[0]?.rows && format !== STORE_FORMAT) {
+      throw new StoreFormatError(`this store was written by an earlier development version (format ${format ?? 1}, now ${STORE_FORMAT}): point auditSecurityLog.store at a new database, schema or folder and ingest again; the log files are the source`);
+    }
+    for (const statement of MIGRATIONS) await sql.query(statement);
+    if (format === undefined) await sql.query('INSERT INTO audit_store (format, store_id) VALUES ($1, $2)', [STORE_FORMAT, randomUUID()]);
+  });
+}
+
+export async function openStore(url: string): Promise<AuditStore> {
+  let store: AuditStore;
+  if (url.startsWith('pglite:')) {
+    const { db, close } = await openPglite(url.slice('pglite:'.length));
+    store = {
+      query: (text, params) => db.query(text, params) as never,
+      transaction: (fn) =>
+        db.transaction((tx) =>
+          fn({
+            query: (text, params) => tx.query(text, params) as never,
+            // PGlite reads COPY input from the virtual file /dev/blob.
+            copyFrom: async (table, columns, text) => {
+              await tx.query(`COPY ${table} (${columns.join(',')}) FROM '/dev/blob'`, [], { blob: new Blob([text]) });
+            },
+          }),
+        ),
+      exclusive: (_name, fn) => fn(new AbortController().signal),
+      close,
+    };
+  } else {
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema');
+    parsed.searchParams.delete('schema');
+    if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`auditSecurityLog.store: schema '${schema}' must be a plain lower-case identifier`);
+    const { default: pg } = await import('pg');
+    const { from: copyStream } = await import('pg-copy-streams');
+    const connection = { connectionString: parsed.toString(), ...(schema ? { options: `-c search_path=${schema}` } : {}) };
+    const pool = new pg.Pool({ ...connection, max: 4 });
+    // An idle connection the server drops (restart, pg_terminate_backend) is discarded by the pool;
+    // without a listener its error would crash the worker. The next query opens a new one.
+    pool.on('error', () => undefined);
+    try {
+      if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await pool.query('SELECT 1');
+    } catch (err) {
+      await pool.end();
+      throw new Error(`cannot connect to the audit store ${parsed.host}${parsed.pathname} (auditSecurityLog.store): ${(err as Error).message}`, { cause: err });
+    }
+    store = {
+      query: (text, params) => pool.query(text, params as unknown[]) as never,
+      async transaction(fn, options) {
+        const client = await pool.connect();
+        // A connection dropped mid-transaction fails the query under way (and so this transaction,
+        // retried by the caller); the client's own 'error' event must not crash the worker.
+        let broken: Error | undefined;
+        const ignore = (err: Error) => void (broken = err);
+        client.on('error', ignore);
+        try {
+          // One round trip: a batch's commit costs a few, and each waits for this process's event loop.
+          await client.query(options?.lock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${Math.trunc(options.lock)})`);
+          const result = await fn({
+            query: (text, params) => client.query(text, params as unknown[]) as never,
+            copyFrom: (table, columns, text) => pipeline(Readable.from([Buffer.from(text)]), client.query(copyStream(`COPY ${table} (${columns.join(',')}) FROM STDIN`))),
+          });
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch((rollbackFailed: Error) => void (broken ??= rollbackFailed));
+          throw err;
+        } finally {
+          client.removeListener('error', ignore);
+          client.release(broken); // a broken connection is closed, not handed to the next transaction
+        }
+      },
+      async exclusive(name, fn, options) {
+        // A session-level advisory lock on a connection of its own (not the pool's, which transactions
+        // need meanwhile): it is released when this session ends, also when this process is killed.
+        const client = new pg.Client(connection);
+        // A lost lock connection (PostgreSQL restarted, the session killed) means another process may
+        // take the lock: the work under it is aborted, retryably, instead of going on unlocked.
+        const lost = new AbortController();
+        const onLost = (err: Error) => lost.abort(new LockLostError(`lost the connection holding the lock on ${name} (${err.message.split('\n')[0]}); this chain is retried`));
+        client.on('error', onLost);
+        client.on('end', () => onLost(new Error('connection ended')));
+        await client.connect();
+        try {
+          for (;;) {
+            const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [EXCLUSIVE_LOCK_SPACE, name]);
+            if (rows[0]?.ok) break;
+            options?.onWait?.();
+            await sleep(1000, undefined, { signal: options?.signal });
+          }
+          const result = await fn(lost.signal);
+          lost.signal.throwIfAborted(); // lost at the very end: the last commit may have raced another holder
+          return result;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      close: () => pool.end(),
+    };
+  }
+  try {
+    await migrate(store);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
+}

@@ -1,0 +1,229 @@
+// The event API as a browser endpoint (SPEC 4): CORS preflights answered before the token check, the
+// token on every route however its path is spelled, /metrics behind the token, HTTPS with the
+// configured certificate (and one-line errors for a bad one), the client IP behind a reverse proxy,
+// and the Audit.qs version counted and warned about — never refused.
+import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { Agent, request } from 'undici';
+import { createReceiver } from '../client/receiver/server';
+import { loadReceiverTls } from '../client/receiver/tls';
+import { parseConfig } from '../common/config';
+import { createLogger } from '../common/logger';
+import { runCli } from './helpers/cli';
+import { screenshotEvent } from '../demo/sample-events';
+import { startTestbed, type Testbed } from './helpers/screenshot-testbed';
+import { devServer } from './helpers/temporal';
+
+const TOKEN = 'a-long-random-token';
+const HUB = 'https://qlik.example.com';
+
+let bed: Testbed;
+
+async function receiverFor(eventApi: object, tls = false) {
+  const env = await devServer();
+  const logs: Record<string, unknown>[] = [];
+  const config = parseConfig({ ...bed.config, eventApi: { ...bed.config.eventApi, ...eventApi } }, { source: 'test', baseDir: bed.dir });
+  const app = await createReceiver({
+    config,
+    client: env.client,
+    taskQueue: bed.taskQueue,
+    logger: createLogger('test-receiver', { destination: { write: (line: string) => void logs.push(JSON.parse(line)) } }),
+    tls: tls ? loadReceiverTls(config) : undefined,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { app, port, logs, base: `${tls ? 'https' : 'http'}://127.0.0.1:${port}` };
+}
+
+/** A request with the path exactly as written (fetch would normalise it). */
+function raw(port: number, method: string, rawPath: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: rawPath, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+async function workflowExists(workflowId: string): Promise<boolean> {
+  const env = await devServer();
+  try {
+    await env.client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('setup', async () => {
+  bed = await startTestbed(await devServer());
+});
+
+test('CORS: a preflight from the hub is answered without a token; other origins get no CORS header at all', async () => {
+  const r = await receiverFor({ apiToken: TOKEN, cors: { allowedOrigins: [HUB, 'https://other-hub.example.com:8443'] } });
+  const preflight = (origin: string) =>
+    raw(r.port, 'OPTIONS', '/api/v1/audit-event', { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-audit-qs-version' });
+  const ok = await preflight(HUB);
+  assert.equal(ok.status, 204);
+  assert.equal(ok.headers['access-control-allow-origin'], HUB);
+  assert.match(String(ok.headers['access-control-allow-methods']), /POST/);
+  assert.match(String(ok.headers['access-control-allow-headers']), /Authorization/);
+  assert.match(String(ok.headers['access-control-allow-headers']), /Content-Type/);
+  assert.match(String(ok.headers['access-control-allow-headers']), /X-Audit-QS-Version/);
+  assert.equal((await preflight('https://other-hub.example.com:8443')).headers['access-control-allow-origin'], 'https://other-hub.example.com:8443');
+
+  for (const origin of ['https://evil.example.com', 'https://qlik.example.com.evil.com', 'http://qlik.example.com', 'null']) {
+    const refused = await preflight(origin);
+    assert.notEqual(refused.status, 204, origin);
+    assert.deepEqual(Object.keys(refused.headers).filter((h) => h.startsWith('access-control-')), [], `${origin}: no CORS headers`);
+  }
+
+  // The real POST carries the CORS header too, so the page can read a 202 — and a 401.
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/cors-1.png'), 'LAB\\cors');
+  const accepted = await raw(r.port, 'POST', '/api/v1/audit-event', { origin: HUB, authorization: `Bearer ${TOKEN}` }, JSON.stringify(event));
+  assert.equal(accepted.status, 202);
+  assert.equal(accepted.headers['access-control-allow-origin'], HUB);
+  const unauthorized = await raw(r.port, 'POST', '/api/v1/audit-event', { origin: HUB }, JSON.stringify(screenshotEvent(bed.qlik.url('/x.png'))));
+  assert.equal(unauthorized.status, 401);
+  assert.equal(unauthorized.headers['access-control-allow-origin'], HUB);
+  await r.app.close();
+
+  const any = await receiverFor({ cors: { allowedOrigins: ['*'] } });
+  assert.equal((await raw(any.port, 'OPTIONS', '/api/v1/audit-event', { origin: 'https://anywhere.example', 'access-control-request-method': 'POST' })).headers['access-control-allow-origin'], '*');
+  await any.app.close();
+  const off = await receiverFor({ cors: { allowedOrigins: [] } });
+  const noCors = await raw(off.port, 'OPTIONS', '/api/v1/audit-event', { origin: HUB, 'access-control-request-method': 'POST' });
+  assert.equal(noCors.headers['access-control-allow-origin'], undefined, 'CORS off');
+  await off.app.close();
+});
+
+test('the token guards every path the router serves, however it is spelled; /metrics too', async () => {
+  const r = await receiverFor({ apiToken: TOKEN });
+  const spellings = [
+    '/api/v1/audit-event', '/%61pi/v1/audit-event', '/api/v1/%61udit-event', '/%2561pi/v1/audit-event', '//api/v1/audit-event', '/api//v1/audit-event',
+    '/api/v1/audit-event/', '/API/V1/AUDIT-EVENT', '/api/v1/audit-event?x=1', '/api/v1/audit-event%2F', '/api/v1/./audit-event', '/api/v1/x/../audit-event',
+    '/api/v1/audit-event;x', '/api/v1/audit-event#x', '/api/v1/audit%2Devent', '/api/v1/audit-event%00', '/./api/v1/audit-event',
+  ];
+  for (const spelling of spellings) {
+    const event = screenshotEvent(bed.qlik.url('/tempcontent/spelling.png'), 'LAB\\spelling');
+    const answer = await raw(r.port, 'POST', spelling, {}, JSON.stringify(event));
+    assert.ok(answer.status === 401 || answer.status === 404 || answer.status === 400, `${spelling} without a token: ${answer.status} ${answer.body}`);
+    assert.equal(await workflowExists(`screenshot-${event.eventId}`), false, `${spelling}: no workflow without the token`);
+    const wrong = await raw(r.port, 'POST', spelling, { authorization: 'Bearer wrong' }, JSON.stringify(event));
+    assert.notEqual(wrong.status, 202, `${spelling} with a wrong token`);
+  }
+  // The router decodes %61 to a; with the token, that is the event route, as for Butler SOS.
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/spelling-ok.png'), 'LAB\\spelling');
+  assert.equal((await raw(r.port, 'POST', '/%61pi/v1/audit-event', { authorization: `Bearer ${TOKEN}` }, JSON.stringify(event))).status, 202);
+
+  for (const [method, p] of [['GET', '/metrics'], ['HEAD', '/metrics'], ['GET', '/%6detrics'], ['GET', '/api/v1/test-connection'], ['HEAD', '/api/v1/test-connection'], ['GET', '/%61pi/v1/test-connection']] as const) {
+    assert.equal((await raw(r.port, method, p)).status, 401, `${method} ${p} without the token`);
+  }
+  const metrics = await raw(r.port, 'GET', '/metrics', { authorization: `Bearer ${TOKEN}` });
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.body, /qlik_audit_receiver_events_total/);
+  await r.app.close();
+});
+
+test('HTTPS: the configured certificate is served and trusted through its CA; a bad certificate is one line at start', async () => {
+  const pki = bed.config.qlik.cert; // the simulated Qlik's PKI: server.pem is valid for 127.0.0.1
+  const dir = path.dirname(pki.clientCertCA);
+  const r = await receiverFor({ tls: { enable: true, cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server_key.pem'), ca: pki.clientCertCA } }, true);
+  const trusting = new Agent({ connect: { ca: await import('node:fs').then((fs) => fs.readFileSync(pki.clientCertCA)) } });
+  const event = screenshotEvent(bed.qlik.url('/tempcontent/tls-1.png'), 'LAB\\tls');
+  const answer = await request(`${r.base}/api/v1/audit-event`, { method: 'POST', dispatcher: trusting, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  assert.equal(answer.statusCode, 202);
+  await answer.body.dump();
+  await assert.rejects(request(`${r.base}/api/v1/test-connection`, { dispatcher: new Agent() }), /self.signed|unable to verify|certificate/i, 'a client that does not trust the CA refuses');
+  await r.app.close();
+  await trusting.close();
+
+  // Start-up errors: one line naming the key and the file.
+  const work = mkdtempSync(path.join(tmpdir(), 'qa-tls-'));
+  const encrypted = path.join(work, 'encrypted_key.pem');
+  writeFileSync(encrypted, createPrivateKey(await import('node:fs').then((fs) => fs.readFileSync(path.join(dir, 'server_key.pem')))).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'right' }));
+  const cases: [object, RegExp][] = [
+    [{ cert: path.join(work, 'missing.pem'), key: path.join(dir, 'server_key.pem') }, /eventApi\.tls\.cert: cannot read .*missing\.pem \(ENOENT\)/],
+    [{ cert: path.join(dir, 'server.pem'), key: pki.clientCertKey }, /eventApi\.tls\.key .*client_key\.pem does not belong to the certificate/],
+    [{ cert: path.join(dir, 'server.pem'), key: encrypted, passphrase: 'wrong' }, /eventApi\.tls\.passphrase does not decrypt/],
+    [{ cert: path.join(dir, 'server.pem'), key: encrypted }, /encrypted_key\.pem is encrypted: set eventApi\.tls\.passphrase/],
+    [{ cert: pki.clientCertKey, key: path.join(dir, 'server_key.pem') }, /eventApi\.tls\.cert: .* is not a PEM certificate/],
+  ];
+  for (const [tls, message] of cases) {
+    const config = parseConfig({ eventApi: { tls: { enable: true, ...tls } } }, { source: 'test', baseDir: work });
+    assert.throws(() => loadReceiverTls(config), message);
+  }
+  const withPassphrase = parseConfig({ eventApi: { tls: { enable: true, cert: path.join(dir, 'server.pem'), key: encrypted, passphrase: 'right' } } }, { source: 'test', baseDir: work });
+  assert.match(loadReceiverTls(withPassphrase)?.subject ?? '', /qlik-sim/);
+
+  const configFile = path.join(work, 'config.yaml');
+  writeFileSync(configFile, `eventApi:\n  tls: { enable: true, cert: server.pem, key: server_key.pem }\n`);
+  const cli = await runCli(['receiver', '--config', configFile]);
+  assert.equal(cli.status, 2);
+  assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+  assert.match(cli.stderr, /eventApi\.tls\.cert: cannot read .*server\.pem \(ENOENT\)/, 'relative to the config file');
+});
+
+test('behind a reverse proxy (trustProxy), the rate limit counts each client IP; the 429 names the limit', async () => {
+  const event = () => JSON.stringify({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'navigation.sheet.loaded', payload: {} });
+  const proxied = await receiverFor({ rateLimitPerMinute: 2, trustProxy: ['127.0.0.1'] });
+  const from = (ip: string) => raw(proxied.port, 'POST', '/api/v1/audit-event', { 'x-forwarded-for': ip }, event());
+  assert.deepEqual([(await from('10.0.0.1')).status, (await from('10.0.0.1')).status], [202, 202]);
+  const limited = await from('10.0.0.1');
+  assert.equal(limited.status, 429);
+  assert.match(JSON.parse(limited.body).error, /at most 2 requests per minute per client IP \(eventApi\.rateLimitPerMinute\); 10\.0\.0\.1/);
+  assert.equal((await from('10.0.0.2')).status, 202, 'another user behind the same proxy');
+  await proxied.app.close();
+
+  const direct = await receiverFor({ rateLimitPerMinute: 2 }); // trustProxy off: X-Forwarded-For is not believed
+  const spoof = (ip: string) => raw(direct.port, 'POST', '/api/v1/audit-event', { 'x-forwarded-for': ip }, event());
+  assert.deepEqual([(await spoof('10.0.0.1')).status, (await spoof('10.0.0.2')).status, (await spoof('10.0.0.3')).status], [202, 202, 429]);
+  await direct.app.close();
+
+  const hops = await receiverFor({ rateLimitPerMinute: 1, trustProxy: 1 });
+  const hop = (ip: string) => raw(hops.port, 'POST', '/api/v1/audit-event', { 'x-forwarded-for': ip }, event());
+  assert.deepEqual([(await hop('10.0.0.1')).status, (await hop('10.0.0.2')).status, (await hop('10.0.0.1')).status], [202, 202, 429], 'a hop count');
+  await hops.app.close();
+});
+
+test('the Audit.qs version is counted per version and warned about once a minute when untested; never refused', async () => {
+  const r = await receiverFor({});
+  const post = (version: string | undefined, sourceVersion: string) =>
+    raw(r.port, 'POST', '/api/v1/audit-event', version ? { 'x-audit-qs-version': version } : {}, JSON.stringify({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'navigation.sheet.loaded', source: { kind: 'qlik-sense-extension', name: 'audit-qs', version: sourceVersion }, payload: {} }));
+  assert.equal((await post('0.4.0', '0.4.0')).status, 202);
+  assert.equal((await post('9.0.0', '0.4.0')).status, 202, 'the header wins; an untested version is accepted');
+  assert.equal((await post('9.0.0', '0.4.0')).status, 202);
+  assert.equal((await post(undefined, '0.3.1')).status, 202);
+  assert.equal((await post('not a version', '0.4.0')).status, 202);
+  const warnings = r.logs.filter((l) => l.auditQsVersion === '9.0.0' && l.level === 'warn');
+  assert.equal(warnings.length, 1, 'one warning per version per minute');
+  assert.match(String(warnings[0]?.msg), /outside the versions this receiver was tested with/);
+  assert.equal(r.logs.filter((l) => l.level === 'warn' && l.auditQsVersion === '0.4.0').length, 0);
+  const metrics = await (await fetch(`${r.base}/metrics`)).text();
+  assert.match(metrics, /qlik_audit_receiver_audit_qs_version_total\{version="9\.0\.0"\} 2/);
+  assert.match(metrics, /qlik_audit_receiver_audit_qs_version_total\{version="0\.3\.1"\} 1/);
+  assert.match(metrics, /qlik_audit_receiver_audit_qs_version_total\{version="invalid"\} 1/);
+  assert.match(metrics, /qlik_audit_receiver_events_total\{type="navigation\.sheet\.loaded",outcome="ignored"\} 5/);
+  await r.app.close();
+});
+
+test('config: CORS origins and trusted proxies are checked at load, naming the entry', () => {
+  const load = (eventApi: object) => parseConfig({ eventApi }, { source: 'test.yaml', baseDir: '/' });
+  assert.deepEqual(load({ cors: { allowedOrigins: ['https://Qlik.Example.com/', 'http://hub:8080', '*'] } }).eventApi.cors.allowedOrigins, ['https://qlik.example.com', 'http://hub:8080', '*']);
+  assert.deepEqual(load({ cors: { allowedOrigins: null } }).eventApi.cors.allowedOrigins, []);
+  assert.throws(() => load({ cors: { allowedOrigins: ['qlik.example.com'] } }), /eventApi\.cors\.allowedOrigins\[0\]: 'qlik\.example\.com' is not an origin: write the hub's scheme and host/);
+  assert.throws(() => load({ cors: { allowedOrigins: ['https://qlik.example.com/hub'] } }), /allowedOrigins\[0\]: 'https:\/\/qlik\.example\.com\/hub' is not an origin/);
+  assert.deepEqual(load({ trustProxy: '10.0.0.0/8, 192.168.1.7' }).eventApi.trustProxy, ['10.0.0.0/8', '192.168.1.7']);
+  assert.equal(load({ trustProxy: 2 }).eventApi.trustProxy, 2);
+  assert.throws(() => load({ trustProxy: ['10.0.0.0/33'] }), /eventApi\.trustProxy: '10\.0\.0\.0\/33' is not an IP address or CIDR range/);
+  assert.throws(() => load({ tls: { enable: true } }), /eventApi\.tls: enable is true: set cert and key/);
+});
