@@ -2,7 +2,7 @@
 //   planAuditLogIngestion   which (machine, service) chains have files in the sources
 //   ingestAuditLogChain     one chain, file by file from the checkpoints, heartbeating progress
 //   recordIngestRun         the run's summary row
-// The store is opened once per worker process (PGlite allows one opener per folder). Each activity
+// The store is opened once per worker process (store-handle.ts). Each activity
 // heartbeats on a timer through whatever it waits for (walking a share, opening the store, another
 // worker's chain lock); failures are typed by cause (store-failures.ts).
 import { Context } from '@temporalio/activity';
@@ -12,22 +12,15 @@ import type { ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
 import { buildChains, discoverLogFiles } from '../audit-log/log-files';
 import { ingestChain, type ChainResult } from '../store/ingest-chain';
-import { chainAnchor, openStore, type AuditStore } from '../store/store';
+import { chainAnchor } from '../store/store';
+import type { StoreHandle } from './store-handle';
 import { sourceFailure, storeFailure } from './store-failures';
 
 const HEARTBEAT_FALLBACK_MS = 30_000;
 
-export function createAuditLogActivities({ config, logger, auditStore, cleanup }: ActivityDeps) {
+export function createAuditLogActivities({ config, logger }: ActivityDeps, getStore: StoreHandle) {
   const settings = config.auditSecurityLog;
   const digestKey = configuredDigestKey(settings.digestKey); // in this process only: never in a log, history or the store
-  let store: Promise<AuditStore> | undefined;
-  const getStore = () =>
-    (store ??= (auditStore ?? (() => openStore(settings.store)))().catch((err: Error) => {
-      store = undefined; // the next attempt tries again (PostgreSQL may be back)
-      throw err;
-    }));
-  // A store opened here is closed here (one given in deps belongs to whoever gave it).
-  if (!auditStore) cleanup?.add(async () => (await store)?.close());
 
   const chains = async () => buildChains(await discoverLogFiles(settings.sources.map((s) => s.directory)));
 

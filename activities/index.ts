@@ -3,13 +3,17 @@
 import type { ActivityDeps } from './deps';
 import { createAuditLogActivities } from './audit-log-activities';
 import { createScreenshotActivities } from './screenshot-activities';
+import { createAuditTrailActivities } from './audit-trail-activities';
+import { storeHandle } from './store-handle';
 
 export type { ActivityDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
+  const store = storeHandle(deps); // one per worker, shared
   return {
     ...createScreenshotActivities(deps),
-    ...createAuditLogActivities(deps),
+    ...createAuditLogActivities(deps, store),
+    ...createAuditTrailActivities(deps, store),
   };
 }
 

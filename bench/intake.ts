@@ -4,7 +4,12 @@
 // shape — HTTPS (eventApi.tls), CORS on, a bearer token, each post with an Origin header as a
 // browser sends it. No worker runs: this measures intake only.
 //
-//   npm run bench:intake [-- --events 2000 --concurrency 50]
+// Then the audit trail (SPEC 6): a mixed run, 80% non-screenshot events (committed to PostgreSQL by
+// group commit before each 202) and 20% screenshot events (workflow starts) posted at the same time,
+// against a bare server in the same run: Fastify with one route that puts the same rows into the same
+// table by a bare batched INSERT (no validation, CORS, token, metrics or logging).
+//
+//   npm run bench:intake [-- --events 2000 --concurrency 50 --mixed 10000 --store postgres://…]
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,14 +27,26 @@ import { parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { searchAttributes } from '../common/search-attributes';
 import { resolveTemporalBinaries } from '../worker/temporal-cli';
-import { screenshotEvent } from '../demo/sample-events';
+import { screenshotEvent, sessionEvents } from '../demo/sample-events';
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
+import type { AuditEvent } from '../common/audit-event';
+import { eventRow, insertEvents, type EventRow } from '../store/audit-events';
+import { createEventWriter } from '../store/event-writer';
+import { openStore, type AuditStore } from '../store/store';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '50' },
+    mixed: { type: 'string', default: '10000' },
+    store: { type: 'string', default: process.env.QLIK_AUDIT_TEST_POSTGRES || 'postgres://postgres@127.0.0.1:5432/test' },
+  },
+});
 const EVENTS = Number(values.events);
 const CONCURRENCY = Number(values.concurrency);
+const MIXED = Number(values.mixed);
 const say = (line: string) => process.stdout.write(`${line}\n`);
-
-
 
 const events = (tag: string) => Array.from({ length: EVENTS }, (_, i) => screenshotEvent(`https://qlik.example.com/tempcontent/${tag}/${i}.png`, `LAB\\user${i % 20}`));
 
@@ -52,8 +69,12 @@ async function main(): Promise<void> {
     { source: 'bench', baseDir: dir },
   );
   const logger = createLogger('bench', { level: 'warn' });
-  const plain = await createReceiver({ config: plainConfig, client: env.client, taskQueue: 'intake-bench', logger });
-  const secure = await createReceiver({ config: tlsConfig, client: env.client, taskQueue: 'intake-bench', logger, tls: loadReceiverTls(tlsConfig) });
+  const schema = `bench_intake_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  const store = await openStore(`${values.store}?schema=${schema}`);
+  const writer = createEventWriter(store);
+  const plain = await createReceiver({ config: plainConfig, client: env.client, taskQueue: 'intake-bench', logger, events: writer });
+  const secure = await createReceiver({ config: tlsConfig, client: env.client, taskQueue: 'intake-bench', logger, tls: loadReceiverTls(tlsConfig), events: writer });
+  const bare = await bareInsertServer(store);
   const port = async (app: typeof plain) => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
@@ -61,6 +82,7 @@ async function main(): Promise<void> {
   };
   const http = new Pool(`http://127.0.0.1:${await port(plain)}`, { connections: CONCURRENCY });
   const https = new Pool(`https://127.0.0.1:${await port(secure)}`, { connections: CONCURRENCY, connect: { ca: readFileSync(pki.files.clientCertCA) } });
+  const bareHttp = new Pool(`http://127.0.0.1:${await port(bare)}`, { connections: CONCURRENCY });
 
   /** Posts every event; returns events/s, latencies and how many were not 202. */
   async function intake(client: Pool, tag: string, headers: Record<string, string>) {
@@ -99,13 +121,94 @@ async function main(): Promise<void> {
     say(`ratio HTTP / bare client: ${(overHttp.rate / bareRate).toFixed(2)}; HTTPS+CORS / bare client: ${(overHttps.rate / bareRate).toFixed(2)}`);
     say(`goals: >= 0.8 of the bare-client rate over HTTPS with CORS ${overHttps.rate / bareRate >= 0.8 ? 'MET' : 'MISSED'}; >= 300 events/s ${overHttps.rate >= 300 ? 'MET' : 'MISSED'}`);
     say(JSON.stringify({ events: EVENTS, concurrency: CONCURRENCY, bareRate, httpRate: overHttp.rate, httpsRate: overHttps.rate, httpsRatio: overHttps.rate / bareRate, failures: overHttp.failures + overHttps.failures }));
+
+    // --- The audit trail: non-screenshot events stored durably before 202 -------------------------
+    say('');
+    say(`mixed run: ${MIXED} events, 80% non-screenshot (stored in PostgreSQL, schema ${schema}) + 20% screenshot (workflow start), ${CONCURRENCY} in flight`);
+    const trail = (tag: string, n: number) => Array.from({ length: n }, (_, i) => sessionEvents(`UserDirectory=LAB; UserId=${tag}${i % 200}`, new Date(Date.UTC(2026, 10, 1) + i * 1000)).events[i % 7] as AuditEvent).map((e) => ({ ...e, eventId: randomUUID() }));
+    const post = async (client: Pool, items: unknown[], concurrency: number, headers: Record<string, string> = {}) => {
+      const latency: number[] = [];
+      let failures = 0;
+      const start = performance.now();
+      await pool(items, concurrency, async (event) => {
+        const t0 = performance.now();
+        const response = await client.request({ method: 'POST', path: '/api/v1/audit-event', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(event) });
+        await response.body.dump();
+        if (response.statusCode !== 202) failures++;
+        latency.push(performance.now() - t0);
+      });
+      return { rate: items.length / ((performance.now() - start) / 1000), latency, failures };
+    };
+    await post(http, trail('warm', 500), 20);
+    await post(bareHttp, trail('warmbare', 500), 20);
+    const nonShots = Math.round(MIXED * 0.8);
+    const shots = MIXED - nonShots;
+    // The same non-screenshot load alone, against the bare server and against the receiver.
+    const bareRun = await post(bareHttp, trail('bare', nonShots), CONCURRENCY);
+    line('bare batched INSERT server', bareRun.rate, bareRun.latency, `   non-202: ${bareRun.failures}`);
+    const aloneRun = await post(http, trail('alone', nonShots), CONCURRENCY);
+    line('receiver, non-screenshot only', aloneRun.rate, aloneRun.latency, `   non-202: ${aloneRun.failures}`);
+    // Mixed: the screenshot share posted at the same time, with a fifth of the connections.
+    const shotConcurrency = Math.max(1, Math.round(CONCURRENCY / 5));
+    const [mixedTrail, mixedShots] = await Promise.all([
+      post(http, trail('mixed', nonShots), CONCURRENCY - shotConcurrency),
+      post(http, events('mixed').slice(0, shots), shotConcurrency),
+    ]);
+    line('mixed: non-screenshot events', mixedTrail.rate, mixedTrail.latency, `   non-202: ${mixedTrail.failures}`);
+    line('mixed: screenshot events', mixedShots.rate, mixedShots.latency, `   non-202: ${mixedShots.failures}`);
+    const stored = Number((await store.query<{ n: string }>('SELECT count(*) AS n FROM audit_events')).rows[0]?.n);
+    const expected = 500 + nonShots * 2;
+    say(`stored events: ${stored} of ${expected} acknowledged ${stored === expected ? '(all)' : 'MISMATCH'}`);
+    const p95 = percentile(mixedTrail.latency, 95);
+    const ratio = aloneRun.rate / bareRun.rate;
+    say(`ratio receiver / bare batched INSERT (same load): ${ratio.toFixed(2)}; mixed / bare: ${(mixedTrail.rate / bareRun.rate).toFixed(2)}`);
+    say(
+      `goals: >= 1000 non-screenshot events/s in the mixed run ${mixedTrail.rate >= 1000 ? 'MET' : 'MISSED'}; p95 < 100 ms ${p95 < 100 ? 'MET' : 'MISSED'}; ` +
+        `>= 0.8 of the bare batched INSERT ${ratio >= 0.8 ? 'MET' : 'MISSED'}`,
+    );
+    say(JSON.stringify({ mixed: MIXED, bareInsertRate: bareRun.rate, receiverRate: aloneRun.rate, mixedNonScreenshotRate: mixedTrail.rate, mixedP95: p95, mixedScreenshotRate: mixedShots.rate, ratio, stored }));
   } finally {
     await http.close();
     await https.close();
+    await bareHttp.close();
     await plain.close();
     await secure.close();
+    await bare.close();
+    await writer.close();
+    await store.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+    await store.close();
     await env.teardown();
   }
+}
+
+/** The baseline: one route, the same rows into the same table by a bare batched INSERT, nothing else. */
+async function bareInsertServer(store: AuditStore) {
+  const app = Fastify({ bodyLimit: 256 * 1024 });
+  let queue: { row: EventRow; done: () => void; fail: (err: unknown) => void }[] = [];
+  let busy = false;
+  const flush = async () => {
+    if (busy || queue.length === 0) return;
+    busy = true;
+    const batch = queue;
+    queue = [];
+    try {
+      await insertEvents(store, batch.map((p) => p.row));
+      for (const p of batch) p.done();
+    } catch (err) {
+      for (const p of batch) p.fail(err);
+    }
+    busy = false;
+    void flush();
+  };
+  app.post('/api/v1/audit-event', async (request, reply) => {
+    const event = request.body as AuditEvent;
+    await new Promise<void>((done, fail) => {
+      queue.push({ row: eventRow(event), done, fail });
+      void flush();
+    });
+    return reply.code(202).send({ status: 'accepted', eventId: event.eventId, workflowId: null });
+  });
+  return app;
 }
 
 main().then(

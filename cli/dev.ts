@@ -14,7 +14,12 @@ import type { ScreenshotResult } from '../common/screenshot-result';
 import { createLogger, type Logger } from '../common/logger';
 import { resolveTemporalBinaries } from '../worker/temporal-cli';
 import { openStore, type AuditStore } from '../store/store';
-import { openDemoStore, runDemoAuditLogs, runDemoEvents, startDemoQlik, type Demo } from '../demo/demo';
+import { DEMO_USER, openDemoStore, runDemoAuditLogs, runDemoEvents, startDemoQlik, type Demo } from '../demo/demo';
+import { writeEvidence } from '../audit-trail/evidence';
+import { configuredDigestKey } from '../store/digest';
+import { timeline } from '../store/timeline';
+import { verifyStore } from '../store/verify-store';
+import type { ChainAnchor } from '../common/ingest-types';
 import { startDevServer, type DevServer } from '../worker/dev-server';
 import { installRuntime } from '../worker/runtime';
 import { startWorker, type RunningWorker } from '../worker/start-worker';
@@ -67,11 +72,11 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> 
 }
 
 /** Posts the sample events and prints what happened to each, with links into the Web UI. */
-async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: Config, say: (line: string) => void, signal: AbortSignal) {
+async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: Config, store: AuditStore | undefined, varDir: string, say: (line: string) => void, signal: AbortSignal) {
   say('');
   say('Demo: posting sample Audit.qs events to the receiver ...');
-  const { runs, logs } = await withClient(config, async (client) => {
-    const runs = await runDemoEvents(demo, receiverUrl, (workflowId) => unlessAborted(client.workflow.getHandle(workflowId).result() as Promise<ScreenshotResult>, signal));
+  const { runs, session, logs } = await withClient(config, async (client) => {
+    const { runs, session } = await runDemoEvents(demo, receiverUrl, (workflowId) => unlessAborted(client.workflow.getHandle(workflowId).result() as Promise<ScreenshotResult>, signal));
     if (signal.aborted) throw new Interrupted();
     say('Demo: verifying and ingesting the sample AuditSecurity logs ...');
     // A failed ingest is shown, not fatal: the rest of the demo and the UI stay up to look into it.
@@ -79,8 +84,11 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
       if (err instanceof Interrupted) throw err;
       return describeError(err, false);
     });
-    return { runs, logs };
+    return { runs, session, logs };
   });
+  const user = `${DEMO_USER.userDirectory}\\${DEMO_USER.userId}`;
+  say(`  - ${user}'s session in the app: ${session.accepted} of ${session.posted} Audit.qs events stored (sheet loads, selections, object views, a bookmark)`);
+  for (const error of session.errors) say(`      error: ${error}`);
   for (const run of runs) {
     say(`  - ${run.title}`);
     if (run.error) say(`      error: ${run.error}`);
@@ -99,8 +107,27 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
     );
     say(`  ingested ${ingest.rowsStored} rows into ${config.auditSecurityLog.store}; schedule ingest-audit-security-logs runs every ${config.auditSecurityLog.every}: ${uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
   }
-  say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent('QlikUserId="anna"')}`);
+  say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`QlikUserId="${DEMO_USER.userId}"`)}`);
+  if (store && typeof logs !== 'string') await showTrail(store, config, logs.ingest.anchor, varDir, say);
   say('');
+}
+
+/** The demo user's timeline (what they did, saw, and what Qlik recorded) and an evidence bundle. */
+async function showTrail(store: AuditStore, config: Config, anchor: ChainAnchor | undefined, varDir: string, say: (line: string) => void) {
+  const user = `${DEMO_USER.userDirectory}\\${DEMO_USER.userId}`;
+  const from = '2019-02-01T10:00:00.000Z';
+  const to = '2019-02-01T10:10:00.000Z';
+  say('');
+  say(`Audit trail of ${user}, ${from} to ${to} (qlik-audit audit timeline --user '${user}' --from ${from} --to ${to}):`);
+  for await (const entry of timeline(store, { ...DEMO_USER, from, to })) {
+    say(`  ${entry.time.slice(11, 23)}  ${entry.source.padEnd(12)}  ${entry.type.padEnd(36)}  ${entry.detail.slice(0, 90)}`);
+  }
+  const out = path.join(varDir, 'evidence', `${DEMO_USER.userDirectory}-${DEMO_USER.userId}.zip`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  const verifyReport = await verifyStore(store, { key: configuredDigestKey(config.auditSecurityLog.digestKey), anchors: anchor ? [{ ...anchor, source: 'the demo\'s ingest run' }] : [] });
+  const bundle = await writeEvidence(store, { query: { ...DEMO_USER, from: '2019-01-01T00:00:00.000Z', to: new Date(Date.now() + 86_400_000).toISOString() }, verifyReport, out, producer: 'qlik-audit dev --demo' });
+  say(`Evidence bundle: ${out} (${bundle.entries} entries, ${bundle.screenshots} screenshot(s), ${bundle.securityRows} AuditSecurity rows; store ${verifyReport.ok ? 'intact' : 'NOT intact'})`);
+  say(`  sha256 ${bundle.zipSha256}; check it: unzip it, then sha256sum -c MANIFEST.sha256`);
 }
 
 /** The JSON log file of the services (kept out of the terminal, where the demo prints its summary). */
@@ -189,7 +216,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     }
     worker = await unlessAborted(startWorker(config, logger, { auditStore: store }), interrupted.signal);
     step(4, 'starting the event receiver ...');
-    receiver = await unlessAborted(startReceiver(config, logger), interrupted.signal);
+    receiver = await unlessAborted(startReceiver(config, logger, { store }), interrupted.signal);
 
     say('');
     say(`Temporal Web UI:  ${server.uiUrl}`);
@@ -198,7 +225,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     say(`Worker metrics:   http://${DEV_METRICS}/metrics   receiver metrics: ${receiver.url}/metrics`);
     say(`Service logs:     ${logFile}`);
 
-    if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, say, interrupted.signal);
+    if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, store, varDir, say, interrupted.signal);
     say('Ready. Press Ctrl-C to stop.');
 
     const serverExited = new Promise<boolean>((resolve) => server?.child.once('exit', () => resolve(stopping === undefined)));

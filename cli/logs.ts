@@ -157,7 +157,7 @@ Options:
 } as const;
 
 /** Anchors from --anchor, else from Temporal (none, with a note, when Temporal cannot be reached). */
-async function anchorsFor(config: Config, id: string, given: string[] | undefined, note: (line: string) => void): Promise<Anchor[]> {
+export async function anchorsFor(config: Config, id: string, given: string[] | undefined, note: (line: string) => void): Promise<Anchor[]> {
   if (given?.length) {
     return given.map((text) => {
       const anchor = parseAnchor(text);

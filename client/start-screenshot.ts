@@ -3,7 +3,7 @@
 // whether the first run is still going or finished, returns that run and downloads nothing — unless
 // it failed, when a repost starts a fresh one.
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { parseQlikIdentity } from '../screenshots/identity';
+import { parseQlikIdentity } from '../common/qlik-identity';
 import { eventContext, screenshotWorkflowId, type ScreenshotEvent } from '../common/audit-event';
 import { QlikAppId, QlikUserDirectory, QlikUserId } from '../common/search-attributes';
 import type { captureScreenshot } from '../workflows';

@@ -220,12 +220,31 @@ const auditSecurityLogSchema = z.strictObject({
   digestKey: z.string().default(''),
 });
 
+// The audit trail (SPEC 6): how long Audit.qs events and screenshot files are kept, and what never goes.
+const auditTrailSchema = z.strictObject({
+  retentionDays: z.number().int().min(0).max(36_500).default(0),
+  legalHold: z
+    .strictObject({
+      // DIR\ID, as Qlik writes a user (compared case-insensitively)
+      users: list(z.string().regex(/^[^\\]+\\[^\\]+$/, 'expected DIRECTORY\\userid, e.g. ACME\\jdoe')),
+      // an app id (UUID) or an app name
+      apps: list(z.string().min(1)),
+    })
+    .prefault({}),
+  // How often the retention schedule runs when retentionDays is set.
+  every: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 6h or 1d')
+    .default('1d'),
+});
+
 export const configSchema = z.strictObject({
   temporal: temporalSchema.prefault({}),
   qlik: qlikSchema.prefault({}),
   screenshots: screenshotsSchema.prefault({}),
   eventApi: eventApiSchema.prefault({}),
   auditSecurityLog: auditSecurityLogSchema.prefault({}),
+  auditTrail: auditTrailSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -13,7 +13,13 @@ import { startIngestNow, upsertIngestSchedule } from '../client/ingest-schedule'
 import type { ScreenshotResult } from '../common/screenshot-result';
 import { createPki, type Pki } from './simulated-qlik/pki';
 import { SimulatedQlik } from './simulated-qlik/simulated-qlik';
-import { screenshotEvent } from './sample-events';
+import { screenshotEvent, sessionEvents } from './sample-events';
+
+/** A user who appears in the shipped AuditSecurity logs: the demo's Audit.qs session is theirs, so the
+ * timeline joins what they did in the app with what Qlik Sense recorded about them. */
+export const DEMO_USER = { userDirectory: 'DOMAIN', userId: 'administrator' };
+/** Just before their 11:07 (CET) license requests in the shipped logs. */
+const DEMO_SESSION_START = new Date('2019-02-01T10:07:20.000Z');
 
 export interface Demo {
   qlik: SimulatedQlik;
@@ -88,18 +94,29 @@ export interface DemoRun {
 }
 
 /** Posts the sample events to the receiver and waits for their results. */
-export async function runDemoEvents(demo: Demo, receiverUrl: string, waitForResult: (workflowId: string) => Promise<ScreenshotResult>): Promise<DemoRun[]> {
+export async function runDemoEvents(demo: Demo, receiverUrl: string, waitForResult: (workflowId: string) => Promise<ScreenshotResult>): Promise<{ runs: DemoRun[]; session: { posted: number; accepted: number; errors: string[] } }> {
   const { qlik } = demo;
   const now = { timestamp: new Date().toISOString() };
+  const post = (event: unknown) => fetch(`${receiverUrl}/api/v1/audit-event`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  // The demo user's session: sheet loads, selections, object views, a bookmark (stored in the audit trail).
+  const demoUser = `UserDirectory=${DEMO_USER.userDirectory}; UserId=${DEMO_USER.userId}`;
+  const session = sessionEvents(demoUser, DEMO_SESSION_START);
+  const sessionResult = { posted: 0, accepted: 0, errors: [] as string[] };
+  for (const event of session.events) {
+    sessionResult.posted++;
+    const answer = await post(event);
+    if (answer.status === 202) sessionResult.accepted++;
+    else sessionResult.errors.push(`${event.type}: ${answer.status} ${((await answer.json()) as { error?: string }).error ?? ''}`);
+  }
   const samples = [
-    { title: 'stored: a sheet screenshot for DEMO\\anna', event: screenshotEvent(qlik.url('/tempcontent/demo/sales-overview.png'), 'UserDirectory=DEMO; UserId=anna', now) },
+    { title: `stored: the sheet ${DEMO_USER.userDirectory}\\${DEMO_USER.userId} was looking at`, event: screenshotEvent(qlik.url('/tempcontent/demo/sales-overview.png'), demoUser, { timestamp: session.screenshotAt }) },
     { title: 'stored: via an allowed redirect to a second host', event: screenshotEvent(qlik.url('/tempcontent/demo/via-cdn.png'), 'DEMO\\bob', now) },
     { title: 'skipped: an e-mail address cannot get a ticket', event: screenshotEvent(qlik.url('/tempcontent/demo/email.png'), 'carol@example.com', now) },
     { title: 'blocked: a redirect to a host outside the allow-list', event: screenshotEvent(qlik.url('/tempcontent/demo/escape.png'), 'DEMO\\mallory', now) },
   ];
   const runs: DemoRun[] = [];
   for (const { title, event } of samples) {
-    const answer = await fetch(`${receiverUrl}/api/v1/audit-event`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    const answer = await post(event);
     const body = (await answer.json()) as { workflowId?: string; error?: string };
     if (answer.status !== 202 || !body.workflowId) {
       runs.push({ title, workflowId: '', error: `receiver answered ${answer.status}: ${body.error ?? ''}` });
@@ -111,7 +128,7 @@ export async function runDemoEvents(demo: Demo, receiverUrl: string, waitForResu
       runs.push({ title, workflowId: body.workflowId, error: (err as Error).message });
     }
   }
-  return runs;
+  return { runs, session: sessionResult };
 }
 
 /** Verifies the demo logs offline, schedules ingestion, and runs one ingestion now. */

@@ -4,7 +4,7 @@
 import { eventContext, type ScreenshotEvent } from '../common/audit-event';
 import type { ScreenshotsConfig } from '../common/config';
 import type { CaptureIdentity, DownloadPolicy, SkipReason } from '../common/screenshot-result';
-import { parseQlikIdentity } from './identity';
+import { parseQlikIdentity } from '../common/qlik-identity';
 import { virtualProxyFromUrl } from './virtual-proxy';
 
 /**

@@ -135,6 +135,54 @@ const MIGRATIONS = [
      UNIQUE (machine, service, file_name, line, kind)
    )`,
   `CREATE INDEX IF NOT EXISTS audit_findings_batch ON audit_findings (batch_id)`,
+  // The audit trail (SPEC 6): every accepted Audit.qs event once (reposts are no-ops), the fields
+  // people query as columns, the envelope as sent. Indexed for one user's timeline and for retention.
+  `CREATE TABLE IF NOT EXISTS audit_events (
+     event_id TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     event_time TIMESTAMPTZ NOT NULL,
+     received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     user_text TEXT, user_directory TEXT, user_id TEXT,
+     app_id TEXT, app_name TEXT, sheet_id TEXT, sheet_name TEXT,
+     correlation_id TEXT, audit_qs_version TEXT,
+     envelope JSONB NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS audit_events_user ON audit_events (user_directory, user_id, event_time)`,
+  `CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (event_time)`,
+  // One row per finished captureScreenshot run, keyed by run id (a retried activity writes once).
+  `CREATE TABLE IF NOT EXISTS screenshot_outcomes (
+     run_id TEXT PRIMARY KEY,
+     workflow_id TEXT NOT NULL,
+     event_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     reason TEXT,
+     saved_paths JSONB NOT NULL,
+     sha256 TEXT, bytes BIGINT, content_type TEXT,
+     started_at TIMESTAMPTZ NOT NULL,
+     finished_at TIMESTAMPTZ NOT NULL,
+     event_time TIMESTAMPTZ NOT NULL,
+     user_directory TEXT, user_id TEXT, app_id TEXT, app_name TEXT,
+     recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   )`,
+  `CREATE INDEX IF NOT EXISTS screenshot_outcomes_user ON screenshot_outcomes (user_directory, user_id, event_time)`,
+  `CREATE INDEX IF NOT EXISTS screenshot_outcomes_event ON screenshot_outcomes (event_id)`,
+  `CREATE INDEX IF NOT EXISTS screenshot_outcomes_time ON screenshot_outcomes (event_time)`,
+  // Every retention purge, so a purge is itself part of the record.
+  `CREATE TABLE IF NOT EXISTS audit_purges (
+     id BIGSERIAL PRIMARY KEY,
+     run_id TEXT NOT NULL,
+     purged_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     cutoff TIMESTAMPTZ NOT NULL,
+     retention_days INTEGER NOT NULL,
+     legal_hold JSONB NOT NULL,
+     configured_by TEXT NOT NULL,
+     events_deleted INTEGER NOT NULL,
+     screenshots_deleted INTEGER NOT NULL,
+     files_deleted INTEGER,
+     files_failed INTEGER,
+     oldest TIMESTAMPTZ,
+     newest TIMESTAMPTZ
+   )`,
   `CREATE TABLE IF NOT EXISTS ingest_runs (
      id TEXT PRIMARY KEY,
      started_at TIMESTAMPTZ NOT NULL DEFAULT now(),

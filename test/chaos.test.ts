@@ -14,6 +14,7 @@ import { createLogger } from '../common/logger';
 import { startCli } from './helpers/cli';
 import { screenshotEvent } from '../demo/sample-events';
 import { ownDevServer } from './helpers/dev-server';
+import { eventStoreFor } from './helpers/event-store';
 import { startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 import { historyText } from './helpers/workflow-history';
@@ -32,7 +33,7 @@ test('chaos: every acknowledged event is stored exactly once despite QPS faults,
 
   const connection = Connection.lazy({ address: server.current.address });
   const client = new Client({ connection });
-  const app = await createReceiver({ config: { ...bed.config, eventApi: { ...bed.config.eventApi, rateLimitPerMinute: 100_000 } }, client, taskQueue: bed.taskQueue, logger: createLogger('chaos', { level: 'silent' }) });
+  const app = await createReceiver({ config: { ...bed.config, eventApi: { ...bed.config.eventApi, rateLimitPerMinute: 100_000 } }, events: (await eventStoreFor(bed.config)).events, client, taskQueue: bed.taskQueue, logger: createLogger('chaos', { level: 'silent' }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const receiverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1/audit-event`;

@@ -15,6 +15,8 @@ import { runCli } from './helpers/cli';
 import { screenshotEvent } from '../demo/sample-events';
 import { startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
+import { eventStoreFor } from './helpers/event-store';
+import { scratchStoreUrl } from './helpers/postgres';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be reproduced. */
 function rng(seed: number) {
@@ -46,8 +48,8 @@ function mutate(value: Json, random: () => number, depth = 0): Json {
 test('a few thousand mutated envelopes get 202 or a 4xx, never a 5xx, and the receiver keeps answering', async () => {
   const env = await devServer();
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-hostile-'));
-  const config = parseConfig({ temporal: { taskQueue: 'hostile-no-worker' }, eventApi: { rateLimitPerMinute: 1_000_000 } }, { source: 'test', baseDir: dir });
-  const app = await createReceiver({ config, client: env.client, taskQueue: 'hostile-no-worker', logger: createLogger('hostile', { level: 'silent' }) });
+  const config = parseConfig({ temporal: { taskQueue: 'hostile-no-worker' }, eventApi: { rateLimitPerMinute: 1_000_000 }, auditSecurityLog: { store: scratchStoreUrl() } }, { source: 'test', baseDir: dir });
+  const app = await createReceiver({ config, events: (await eventStoreFor(config)).events, client: env.client, taskQueue: 'hostile-no-worker', logger: createLogger('hostile', { level: 'silent' }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1/audit-event`;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AllowList } from '../screenshots/allow-list';
 import { canonicalHostName as canonicalHost } from '../common/host-names';
-import { parseQlikIdentity } from '../screenshots/identity';
+import { parseQlikIdentity } from '../common/qlik-identity';
 import { virtualProxyFromUrl } from '../screenshots/virtual-proxy';
 
 test('identity: the forms Qlik Sense produces', () => {

@@ -19,6 +19,7 @@ import { launchChromium } from './helpers/chromium';
 import { screenshotEvent } from '../demo/sample-events';
 import { startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
+import { eventStoreFor } from './helpers/event-store';
 import { createPki } from '../demo/simulated-qlik/pki';
 
 const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts');
@@ -56,7 +57,7 @@ test('a hub page posts an event cross-origin over HTTPS with the token; a page f
     },
     { source: 'test', baseDir: bed.dir },
   );
-  const receiver = await createReceiver({ config, client: env.client, taskQueue: bed.taskQueue, logger: createLogger('test', { level: 'error' }), tls: loadReceiverTls(config) });
+  const receiver = await createReceiver({ config, events: (await eventStoreFor(config)).events, client: env.client, taskQueue: bed.taskQueue, logger: createLogger('test', { level: 'error' }), tls: loadReceiverTls(config) });
   await receiver.listen({ host: '127.0.0.1', port: 0 });
   const receiverUrl = `https://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
 

@@ -16,7 +16,8 @@ import { createLogger } from '../common/logger';
 import { screenshotEvent } from '../demo/sample-events';
 import { ownDevServer } from './helpers/dev-server';
 import { startTestbed, type Testbed } from './helpers/screenshot-testbed';
-import { devServer, freshNamespace } from './helpers/temporal';
+import { beforeServerTeardown, devServer, freshNamespace } from './helpers/temporal';
+import { eventStoreFor } from './helpers/event-store';
 
 interface Posted {
   status: number;
@@ -30,11 +31,13 @@ async function receiverFor(bed: Testbed, eventApi: object = {}, client?: Client)
   const config = parseConfig({ ...bed.config, eventApi: { ...bed.config.eventApi, ...eventApi } }, { source: 'test', baseDir: bed.dir });
   const app = await createReceiver({
     config,
+    events: (await eventStoreFor(config)).events,
     client: client ?? env.client,
     taskQueue: bed.taskQueue,
     logger: createLogger('test-receiver', { destination: { write: (line: string) => void logs.push(JSON.parse(line)) } }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
+  beforeServerTeardown(() => app.close()); // also when a test fails before closing it (an open server keeps the file running)
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const post = async (body: unknown, headers: Record<string, string> = {}): Promise<Posted> => {
@@ -88,7 +91,7 @@ test('400 for a bad envelope or body, 422 with field paths for a bad screenshot 
   assert.ok(wrongType.status >= 400 && wrongType.status < 500);
 });
 
-test('other event types are acknowledged with workflowId null and counted', async () => {
+test('other event types are stored, then acknowledged with workflowId null, and counted', async () => {
   const other = { ...screenshotEvent('https://127.0.0.1/x.png'), type: 'object.visibility.changed', payload: { anything: true } };
   const answer = await receiver.post(other);
   assert.equal(answer.status, 202);
@@ -96,8 +99,8 @@ test('other event types are acknowledged with workflowId null and counted', asyn
   const custom = await receiver.post({ ...other, eventId: randomUUID(), type: 'event.my-extension.clicked' });
   assert.equal(custom.status, 202);
   const metrics = await (await fetch(`${receiver.base}/metrics`)).text();
-  assert.match(metrics, /qlik_audit_receiver_events_total\{type="object\.visibility\.changed",outcome="ignored"\} 1/);
-  assert.match(metrics, /qlik_audit_receiver_events_total\{type="other",outcome="ignored"\} 1/);
+  assert.match(metrics, /qlik_audit_receiver_events_total\{type="object\.visibility\.changed",outcome="stored"\} 1/);
+  assert.match(metrics, /qlik_audit_receiver_events_total\{type="other",outcome="stored"\} 1/);
   assert.match(metrics, /qlik_audit_receiver_events_total\{type="screenshot.url.received",outcome="accepted"\} \d+/);
   assert.match(metrics, /qlik_audit_receiver_workflow_start_seconds_count \d+/);
 });

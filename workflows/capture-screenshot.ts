@@ -3,8 +3,9 @@
 //   2. downloadAndStoreScreenshot: QPS ticket (or cached proxy session) over mutual TLS, download with
 //      every redirect hop allow-listed, atomic write to every storage target. Transient failures retry
 //      with backoff; heartbeats let another worker take over within ~20 s if this one dies.
-// The outcome is put where operators look: search attributes, current details and the result.
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+//   3. recordScreenshotOutcome: the outcome (stored, skipped, blocked or failed) into the audit trail.
+// The outcome is put where operators look: search attributes, current details, the result, the store.
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, log, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ScreenshotEvent } from '../common/audit-event';
 import { NON_RETRYABLE_TYPES } from '../common/failure-types';
@@ -17,6 +18,15 @@ const { parseIdentity } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
   summary: 'Parse the Qlik user identity and virtual proxy',
+});
+
+// The store may be down for a while (a PostgreSQL restart): the outcome is retried for a day before
+// the run gives up on indexing it; the screenshot itself is stored either way.
+const { recordScreenshotOutcome } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  summary: 'Record the outcome in the audit trail',
 });
 
 /**
@@ -81,13 +91,26 @@ export async function captureScreenshot(event: ScreenshotEvent): Promise<Screens
     } catch (err) {
       upsertSearchAttributes([{ key: ScreenshotOutcome, value: 'failed' }]);
       setCurrentDetails(`**failed** ${describeFailure(err)}`);
+      await recordOutcome(event, { failure: describeFailure(err) });
       throw err;
     }
   }
 
   upsertSearchAttributes([{ key: ScreenshotOutcome, value: result.status }]);
   setCurrentDetails(describeResult(result, context.user || '(no user)', context.appName || '(no app)'));
+  await recordOutcome(event, { result });
   return result;
+}
+
+/** Indexes the outcome in the audit trail (runs started before the audit trail existed skip it). */
+async function recordOutcome(event: ScreenshotEvent, outcome: { result?: ScreenshotResult; failure?: string }): Promise<void> {
+  if (!patched('audit-trail-outcome')) return;
+  try {
+    await recordScreenshotOutcome({ event, ...outcome, startedAt: workflowInfo().startTime.toISOString() });
+  } catch (err) {
+    // The screenshot's own outcome stands; only its index entry is missing, and the log says so.
+    log.error('the outcome could not be recorded in the audit trail', { error: describeFailure(err) });
+  }
 }
 
 /** The cause an operator needs: the activity's own failure, also when the retry window ran out after it. */

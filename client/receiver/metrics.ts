@@ -1,11 +1,12 @@
-// Prometheus metrics of the event receiver (GET /metrics): events by type and outcome, and how long
-// Temporal took to accept each workflow start.
+// Prometheus metrics of the event receiver (GET /metrics): events by type and outcome (`stored`: a new
+// row in the audit store, `duplicate`: a repost of a stored one), how long Temporal took to accept each
+// workflow start, and how long each event waited for the store's commit.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { KNOWN_EVENT_TYPES } from '../../common/audit-event';
 
 const LABELLED_TYPES = new Set<string>(KNOWN_EVENT_TYPES);
 
-export type EventOutcome = 'accepted' | 'ignored' | 'invalid' | 'unauthorized' | 'rate-limited' | 'temporal-unavailable' | 'temporal-misconfigured';
+export type EventOutcome = 'accepted' | 'stored' | 'duplicate' | 'store-unavailable' | 'invalid' | 'unauthorized' | 'rate-limited' | 'temporal-unavailable' | 'temporal-misconfigured';
 
 export function createReceiverMetrics() {
   const registry = new Registry();
@@ -20,6 +21,12 @@ export function createReceiverMetrics() {
     name: 'qlik_audit_receiver_workflow_start_seconds',
     help: 'Time until Temporal durably accepted the workflow start',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const storeLatency = new Histogram({
+    name: 'qlik_audit_receiver_event_store_seconds',
+    help: 'Time until the audit store committed an event (group commit: many events per commit)',
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
   const versions = new Counter({
@@ -40,6 +47,9 @@ export function createReceiverMetrics() {
     },
     observeStart(seconds: number) {
       startLatency.observe(seconds);
+    },
+    observeStore(seconds: number) {
+      storeLatency.observe(seconds);
     },
   };
 }

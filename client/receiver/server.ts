@@ -3,11 +3,13 @@
 //   POST /api/v1/audit-event     202 only once the event is durable (a screenshot: Temporal accepted the start)
 //   GET  /api/v1/test-connection
 //   GET  /metrics                Prometheus (needs the token too when eventApi.apiToken is set)
+// Screenshot events start a workflow (Temporal is their durable record); every other event is
+// committed to the audit store by group commit (store/event-writer.ts) before its 202.
 // Order of checks: CORS preflight (answered first: a browser sends no token with it), rate limit,
 // the bearer token on whatever route the router matched, then the envelope.
 // Status codes: 400 bad envelope, 401 bad/missing token, 413 too large, 422 rule broken (with the
-// failing field paths), 429 rate limit, 503 Temporal unreachable (with Retry-After), 500 Temporal
-// misconfigured (the body names the cause and the fix).
+// failing field paths), 429 rate limit, 503 Temporal or the audit store unreachable (with Retry-After),
+// 500 Temporal misconfigured (the body names the cause and the fix).
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
@@ -15,6 +17,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { isScreenshotEvent, screenshotWorkflowId, validateAuditEvent } from '../../common/audit-event';
 import type { Config } from '../../common/config';
 import type { Logger } from '../../common/logger';
+import { eventRow } from '../../store/audit-events';
+import type { EventWriter } from '../../store/event-writer';
 import { startCaptureScreenshot } from '../start-screenshot';
 import { classifyTemporalError } from '../temporal-errors';
 import { createVersionTracker, TESTED_AUDIT_QS_RANGE } from './audit-qs-version';
@@ -25,6 +29,8 @@ import type { ReceiverTls } from './tls';
 export const BODY_LIMIT_BYTES = 256 * 1024;
 /** How long one workflow start may take before we answer 503 (Temporal unreachable). */
 const START_DEADLINE_MS = 5000;
+/** How long an event may wait for the store's commit before we answer 503 (a repost is a no-op). */
+const STORE_DEADLINE_MS = 5000;
 const RETRY_AFTER_SECONDS = 5;
 /** Browsers cache a preflight this long (Chromium caps it at 2 h), so most posts need none. */
 const PREFLIGHT_MAX_AGE_SECONDS = 3600;
@@ -36,10 +42,19 @@ export interface ReceiverOptions {
   taskQueue: string;
   logger: Logger;
   metrics?: ReceiverMetrics;
+  /** Commits non-screenshot events to the audit store (SPEC 6.1). */
+  events: EventWriter;
   /** The HTTPS certificate (eventApi.tls), already loaded and checked. */
   tls?: ReceiverTls;
   /** Where Temporal is, for error messages. */
   temporal?: { address: string; namespace: string };
+}
+
+/** `promise`, or a rejection after `ms` (the work goes on: a late commit of a repost is a no-op). */
+function deadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** `origin` for @fastify/cors: the request's origin when allowed, else false (then no CORS header at all). */
@@ -149,8 +164,19 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     const { eventId, type } = event;
     const log = request.log.child({ eventId, eventType: type, auditQsVersion: version });
     if (!isScreenshotEvent(event)) {
-      metrics.count(type, 'ignored');
-      log.info('event acknowledged (no workflow for this type)');
+      const started = performance.now();
+      let stored: boolean;
+      try {
+        stored = await deadline(options.events.write(eventRow(event)), STORE_DEADLINE_MS, 'no commit within 5 s');
+      } catch (err) {
+        const cause = (err as Error).message.split('\n')[0];
+        log.warn({ err: cause }, 'the audit store did not commit the event');
+        reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+        return reject(reply, 503, type, 'store-unavailable', { error: `the audit store is unavailable; retry later (${cause})`, eventId });
+      }
+      metrics.observeStore((performance.now() - started) / 1000);
+      metrics.count(type, stored ? 'stored' : 'duplicate');
+      log.info(stored ? 'event stored' : 'event stored before (repost)');
       return reply.code(202).send({ status: 'accepted', eventId, workflowId: null });
     }
     const workflowId = screenshotWorkflowId(eventId);

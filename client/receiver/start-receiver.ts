@@ -1,5 +1,8 @@
 // Runs the event API: used by `qlik-audit receiver` and `qlik-audit dev`. The Temporal connection is
 // lazy, so the receiver starts (and answers 503) while Temporal is down, and recovers by itself.
+// The audit store (auditSecurityLog.store) is opened at start: events other than screenshots are
+// committed there. An embedded (PGlite) store has one opener: `dev` hands the worker's handle over;
+// a receiver of its own on a store a worker holds stops at once, pointing to PostgreSQL.
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../../common/config';
 import type { Logger } from '../../common/logger';
@@ -8,13 +11,31 @@ import { NamespaceNotReadyError, requireSearchAttributes } from '../namespace-se
 import { classifyTemporalError } from '../temporal-errors';
 import { createReceiver } from './server';
 import { loadReceiverTls } from './tls';
+import { openStore, type AuditStore } from '../../store/store';
+import { createEventWriter } from '../../store/event-writer';
 
 export interface RunningReceiver {
   url: string;
   close(): Promise<void>;
 }
 
-export async function startReceiver(config: Config, logger: Logger, options: { port?: number } = {}): Promise<RunningReceiver> {
+/** Opens the audit store for the receiver, or says in one line why it cannot and what to do. */
+async function openReceiverStore(url: string): Promise<AuditStore> {
+  try {
+    return await openStore(url);
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0];
+    const embedded = url.startsWith('pglite:') && (err as Error).name === 'StoreLockedError';
+    throw new Error(
+      embedded
+        ? `${message}. The receiver stores Audit.qs events in auditSecurityLog.store: run receiver and worker in one process (qlik-audit dev), or use PostgreSQL (auditSecurityLog.store: postgres://user@host:5432/db)`
+        : `the receiver cannot open the audit store (auditSecurityLog.store): ${message}`,
+      { cause: err },
+    );
+  }
+}
+
+export async function startReceiver(config: Config, logger: Logger, options: { port?: number; store?: AuditStore } = {}): Promise<RunningReceiver> {
   const target = temporalTarget(config);
   const tls = loadReceiverTls(config); // before connecting: a bad certificate is one line, at once
   const connection = Connection.lazy({ address: target.address, apiKey: target.apiKey, tls: target.tls });
@@ -28,14 +49,24 @@ export async function startReceiver(config: Config, logger: Logger, options: { p
       await connection.close();
       throw err;
     }
-    logger.warn({ temporal: target.address }, 'could not check the namespace search attributes: Temporal is unreachable; starting anyway (events get 503 until it is back)');
+    logger.warn({ temporal: target.address }, 'could not check the namespace search attributes: Temporal is unreachable; starting anyway (screenshot events get 503 until it is back)');
   }
-  const app = await createReceiver({ config, client, taskQueue: target.taskQueue, logger, tls, temporal: target });
+  let store: AuditStore;
+  try {
+    store = options.store ?? (await openReceiverStore(config.auditSecurityLog.store));
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  const ownStore = options.store ? undefined : store; // closed here only when opened here
+  const events = createEventWriter(store, { inFlight: config.auditSecurityLog.store.startsWith('pglite:') ? 1 : 2 });
+  const app = await createReceiver({ config, client, taskQueue: target.taskQueue, logger, tls, temporal: target, events });
   const port = options.port ?? config.eventApi.port;
   try {
     await app.listen({ host: config.eventApi.host, port });
   } catch (err) {
     await connection.close();
+    await ownStore?.close();
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(`cannot listen on ${config.eventApi.host}:${port} (eventApi.host / eventApi.port): ${code ?? (err as Error).message}`);
   }
@@ -58,8 +89,10 @@ export async function startReceiver(config: Config, logger: Logger, options: { p
   return {
     url,
     async close() {
-      await app.close();
+      await app.close(); // no new requests; those in flight finish
+      await events.close();
       await connection.close();
+      await ownStore?.close();
     },
   };
 }

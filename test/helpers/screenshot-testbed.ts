@@ -14,6 +14,7 @@ import { createWorker } from '../../worker/create-worker';
 import { createPki, type Pki } from '../../demo/simulated-qlik/pki';
 import { beforeServerTeardown } from './temporal';
 import { SimulatedQlik } from '../../demo/simulated-qlik/simulated-qlik';
+import { scratchStoreUrl } from './postgres';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -80,6 +81,8 @@ export async function startTestbed(
           sessionCache: { enable: true, ttlSeconds: 120, maxEntries: 100, ...auth?.sessionCache },
         },
       },
+      // Screenshot outcomes and receiver events go to a PostgreSQL schema of the test's own.
+      auditSecurityLog: { store: scratchStoreUrl() },
       ...rawConfig,
     };
   const config = parseConfig(raw, { source: 'testbed', baseDir: dir });

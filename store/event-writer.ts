@@ -1,0 +1,80 @@
+// Group commit for the receiver: each request waits for the INSERT that carries its event, and all
+// requests that arrive while one INSERT is in flight share the next one. One commit (one WAL flush)
+// then acknowledges hundreds of events, so durability costs little more per event than a bare
+// batched INSERT, and a request never waits behind more than one commit it is not part of.
+import { insertEvents, type EventRow } from './audit-events';
+import type { Sql } from './store';
+
+export interface EventWriterOptions {
+  /** Events per INSERT at most. */
+  maxBatch?: number;
+  /** INSERTs in flight at once (PostgreSQL: a few connections; PGlite runs one at a time anyway). */
+  inFlight?: number;
+}
+
+interface Pending {
+  row: EventRow;
+  resolve: (stored: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface EventWriter {
+  /** Resolves once the event is committed: true when it is new, false when it was stored before. */
+  write(row: EventRow): Promise<boolean>;
+  /** Events waiting for a commit now (for metrics). */
+  readonly pending: number;
+  /** Waits for what is queued, then refuses new writes. */
+  close(): Promise<void>;
+}
+
+export function createEventWriter(sql: Sql, options: EventWriterOptions = {}): EventWriter {
+  const maxBatch = options.maxBatch ?? 1000;
+  const inFlight = options.inFlight ?? 2;
+  let queue: Pending[] = [];
+  let running = 0;
+  let flushing = 0; // events in the INSERTs in flight
+  let closed = false;
+  let idle: (() => void) | undefined;
+
+  async function flush(batch: Pending[]) {
+    try {
+      const inserted = await insertEvents(sql, batch.map((p) => p.row));
+      for (const p of batch) p.resolve(inserted.has(p.row.event_id));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  function pump() {
+    while (running < inFlight && queue.length > 0) {
+      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
+      queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+      running++;
+      flushing += batch.length;
+      void flush(batch).finally(() => {
+        running--;
+        flushing -= batch.length;
+        pump();
+      });
+    }
+    if (running === 0 && queue.length === 0) idle?.();
+  }
+
+  return {
+    write(row) {
+      if (closed) return Promise.reject(new Error('the audit event writer is closed'));
+      return new Promise<boolean>((resolve, reject) => {
+        queue.push({ row, resolve, reject });
+        pump();
+      });
+    },
+    get pending() {
+      return queue.length + flushing;
+    },
+    async close() {
+      closed = true;
+      if (running === 0 && queue.length === 0) return;
+      await new Promise<void>((resolve) => (idle = resolve));
+    },
+  };
+}
