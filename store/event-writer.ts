@@ -8,12 +8,19 @@ import type { Sql } from './store';
 export interface EventWriterOptions {
   /** Events per INSERT at most. */
   maxBatch?: number;
+  /**
+   * A write not committed within this many ms is rejected (the caller answers 503; the INSERT may
+   * still commit, and a repost of the event is then a no-op). One sweep timer for all, not one per event.
+   */
+  deadlineMs?: number;
   /** INSERTs in flight at once (PostgreSQL: a few connections; PGlite runs one at a time anyway). */
   inFlight?: number;
 }
 
 interface Pending {
   row: EventRow;
+  since: number;
+  settled?: boolean;
   resolve: (stored: boolean) => void;
   reject: (err: unknown) => void;
 }
@@ -30,7 +37,29 @@ export interface EventWriter {
 export function createEventWriter(sql: Sql, options: EventWriterOptions = {}): EventWriter {
   const maxBatch = options.maxBatch ?? 1000;
   const inFlight = options.inFlight ?? 2;
+  const deadlineMs = options.deadlineMs ?? 5000;
   let queue: Pending[] = [];
+  const waiting = new Set<Pending>(); // queued or in an INSERT in flight
+  let sweeper: NodeJS.Timeout | undefined;
+
+  const settle = (p: Pending, outcome: { stored: boolean } | { err: unknown }) => {
+    if (p.settled) return;
+    p.settled = true;
+    waiting.delete(p);
+    if ('err' in outcome) p.reject(outcome.err);
+    else p.resolve(outcome.stored);
+    if (waiting.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+
+  function sweep() {
+    const now = Date.now();
+    for (const p of waiting) {
+      if (now - p.since > deadlineMs) settle(p, { err: new Error(`no commit within ${deadlineMs / 1000} s`) });
+    }
+  }
   let running = 0;
   let flushing = 0; // events in the INSERTs in flight
   let closed = false;
@@ -39,9 +68,9 @@ export function createEventWriter(sql: Sql, options: EventWriterOptions = {}): E
   async function flush(batch: Pending[]) {
     try {
       const inserted = await insertEvents(sql, batch.map((p) => p.row));
-      for (const p of batch) p.resolve(inserted.has(p.row.event_id));
+      for (const p of batch) settle(p, { stored: inserted.has(p.row.event_id) });
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      for (const p of batch) settle(p, { err });
     }
   }
 
@@ -64,7 +93,10 @@ export function createEventWriter(sql: Sql, options: EventWriterOptions = {}): E
     write(row) {
       if (closed) return Promise.reject(new Error('the audit event writer is closed'));
       return new Promise<boolean>((resolve, reject) => {
-        queue.push({ row, resolve, reject });
+        const pending: Pending = { row, since: Date.now(), resolve, reject };
+        queue.push(pending);
+        waiting.add(pending);
+        sweeper ??= setInterval(sweep, Math.min(500, deadlineMs)).unref();
         pump();
       });
     },

@@ -410,3 +410,29 @@ test('retention: the purge deletes only expired events and screenshots not under
   const removed = await runCli(['audit', 'schedule', '--config', configFile]);
   assert.equal(JSON.parse(removed.stdout).outcome, 'deleted');
 });
+
+test('group commit: concurrent writes share INSERTs; a commit that hangs is given up after the deadline', async () => {
+  const statements: number[] = [];
+  let release: (() => void) | undefined;
+  const slow = {
+    async query(_text: string, params?: unknown[]) {
+      const rows = JSON.parse(String(params?.[0])) as { event_id: string }[];
+      statements.push(rows.length);
+      if (statements.length === 1) await new Promise<void>((resolve) => (release = resolve)); // the first INSERT is slow
+      return { rows: rows.map((r) => ({ event_id: r.event_id })) } as never;
+    },
+  };
+  const writer = createEventWriter(slow, { inFlight: 1, deadlineMs: 60_000 });
+  const events = Array.from({ length: 50 }, (_, i) => auditQsEvent('navigation.sheet.loaded', 'LAB\\anna', new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), { sheetId: 's' }));
+  const first = writer.write(eventRow(events[0] as AuditEvent));
+  const rest = events.slice(1).map((e) => writer.write(eventRow(e)));
+  await new Promise((r) => setTimeout(r, 50));
+  release?.();
+  assert.deepEqual(await Promise.all([first, ...rest]), events.map(() => true));
+  assert.deepEqual(statements, [1, 49], 'the 49 that arrived during the first INSERT went in one');
+
+  const hung = createEventWriter({ query: () => new Promise(() => undefined) }, { deadlineMs: 300 });
+  const started = Date.now();
+  await assert.rejects(hung.write(eventRow(events[0] as AuditEvent)), /no commit within 0\.3 s/);
+  assert.ok(Date.now() - started < 2000);
+});
