@@ -217,6 +217,9 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
       addFile(shot.file, `screenshots/${shot.name}`);
       const sidecar = `${shot.file}.json`;
       if (existsSync(sidecar)) addFile(sidecar, `screenshots/${shot.name}.json`);
+      // Butler SOS's `_metadata.png` beside it (the image under a header band), when one was written.
+      const withHeader = shot.file.replace(/\.[a-z]+$/, '_metadata.png');
+      if (withHeader !== shot.file && existsSync(withHeader)) addFile(withHeader, `screenshots/${path.basename(withHeader)}`);
       added++;
     }
     if (missing.length) addText(`${missing.join('\n')}\n`, 'screenshots/MISSING.txt');

@@ -5,7 +5,7 @@
 // closed within 3 s; a second Ctrl-C kills at once. The services log to ./var/qlik-audit-dev.log, so
 // the terminal shows only the stack's own lines.
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { withClient } from '../client/connect';
 import { startReceiver, type RunningReceiver } from '../client/receiver/start-receiver';
@@ -93,6 +93,8 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
     say(`  - ${run.title}`);
     if (run.error) say(`      error: ${run.error}`);
     if (run.result) say(`      -> ${run.result.status}${run.result.reason ? ` (${run.result.reason})` : ''}${run.result.savedPaths[0] ? `: ${run.result.savedPaths[0]}` : ''}`);
+    const header = run.result?.savedPaths[0]?.replace(/\.png$/, '_metadata.png');
+    if (header && header !== run.result?.savedPaths[0] && existsSync(header)) say(`         with its header band: ${header}`);
     if (run.workflowId) say(`      ${uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(run.workflowId)}`);
   }
   const folder = config.screenshots.storageTargets.find((t) => t.enable)?.directory;

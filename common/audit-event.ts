@@ -203,6 +203,7 @@ const envelopeRules = z
 // --- The validated shapes ---------------------------------------------------------------------------
 
 export type AuditEvent = z.infer<typeof auditEventEnvelopeSchema>;
+export type CropRequest = z.infer<typeof cropSchema>;
 
 export interface EventContext {
   user?: string;

@@ -13,7 +13,12 @@ import { startIngestNow, upsertIngestSchedule } from '../client/ingest-schedule'
 import type { ScreenshotResult } from '../common/screenshot-result';
 import { createPki, type Pki } from './simulated-qlik/pki';
 import { SimulatedQlik } from './simulated-qlik/simulated-qlik';
-import { screenshotEvent, sessionEvents } from './sample-events';
+import { screenshotEvent, sessionEvents, withCrop } from './sample-events';
+import { sheetObjectRender, ROWS_TOP } from './simulated-qlik/renders';
+
+/** What Audit.qs reports for the demo screenshot: 1200 px of the table's width, scrolled past 6 rows
+ * (240 px), 10½ rows visible — the half row at the bottom is trimmed at its grid line. */
+const DEMO_CROP = { top: 0, left: 0, width: 1200.4, height: ROWS_TOP + 420.6, scrollTop: 240, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 };
 
 /** A user who appears in the shipped AuditSecurity logs: the demo's Audit.qs session is theirs, so the
  * timeline joins what they did in the app with what Qlik Sense recorded about them. */
@@ -56,6 +61,10 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
   // One redirect chain across allowed hosts, and one that leaves the allow-list.
   qlik.routes.set('/tempcontent/demo/via-cdn.png', { kind: 'redirect', location: qlik.url('/content/demo/via-cdn.png', '127.0.0.2') });
   qlik.routes.set('/tempcontent/demo/escape.png', { kind: 'redirect', location: qlik.url('/steal.png', qlik.outsideHost) });
+  // What the Printing Service renders: a full 1920×1080 table object (the user saw part of it).
+  const render = await sheetObjectRender();
+  qlik.routes.set('/tempcontent/demo/sales-overview.png', { kind: 'image', body: render });
+  qlik.routes.set('/content/demo/via-cdn.png', { kind: 'image', body: render });
   return {
     qlik,
     pki,
@@ -64,6 +73,8 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
       screenshots: {
         allowedImageDownloadHosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
         storageTargets: [{ enable: true, type: 'flat', directory: path.join(varDir, 'screenshots') }],
+        // Butler SOS's second file: the screenshot under a header band naming the event.
+        addInImageMetadata: { enable: true, fields: { date: true, eventId: true, correlationId: true, selectionTxnId: true, user: true, appId: true, appName: true, sheetName: true, viewingDuration: true } },
         auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort } },
       },
       auditSecurityLog: { sources: [{ directory: logDir }], store: `pglite:${storeDir}`, every: '1m' },
@@ -109,7 +120,7 @@ export async function runDemoEvents(demo: Demo, receiverUrl: string, waitForResu
     else sessionResult.errors.push(`${event.type}: ${answer.status} ${((await answer.json()) as { error?: string }).error ?? ''}`);
   }
   const samples = [
-    { title: `stored: the sheet ${DEMO_USER.userDirectory}\\${DEMO_USER.userId} was looking at`, event: screenshotEvent(qlik.url('/tempcontent/demo/sales-overview.png'), demoUser, { timestamp: session.screenshotAt }) },
+    { title: `stored: the table ${DEMO_USER.userDirectory}\\${DEMO_USER.userId} was looking at, cropped to what they saw`, event: withCrop(screenshotEvent(qlik.url('/tempcontent/demo/sales-overview.png'), demoUser, { timestamp: session.screenshotAt }), DEMO_CROP) },
     { title: 'stored: via an allowed redirect to a second host', event: screenshotEvent(qlik.url('/tempcontent/demo/via-cdn.png'), 'DEMO\\bob', now) },
     { title: 'skipped: an e-mail address cannot get a ticket', event: screenshotEvent(qlik.url('/tempcontent/demo/email.png'), 'carol@example.com', now) },
     { title: 'blocked: a redirect to a host outside the allow-list', event: screenshotEvent(qlik.url('/tempcontent/demo/escape.png'), 'DEMO\\mallory', now) },

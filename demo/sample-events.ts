@@ -70,3 +70,8 @@ export function sessionEvents(user: string, start: Date): { events: AuditEvent[]
   ];
   return { events, screenshotAt: at(8) };
 }
+
+/** The event with Audit.qs's `crop` (what part of the rendered object the user saw). */
+export function withCrop<E extends ScreenshotEvent>(event: E, crop: NonNullable<ScreenshotEvent['payload']['event']['crop']>): E {
+  return { ...event, payload: { ...event.payload, event: { ...event.payload.event, crop } } };
+}

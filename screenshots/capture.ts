@@ -1,7 +1,8 @@
 // Capturing one screenshot into every storage target (SPEC 3.3): a file an earlier attempt stored
 // is reused; the first URL is allow-listed; the image is downloaded (as the Qlik user, or without a
 // ticket) into this attempt's own temporary file and committed with its sidecar.
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { eventContext, type ScreenshotEvent } from '../common/audit-event';
 import type { ScreenshotsConfig } from '../common/config';
 import { permanent } from '../common/failures';
@@ -10,7 +11,22 @@ import type { ScreenshotResult } from '../common/screenshot-result';
 import { AllowList } from './allow-list';
 import { downloadScreenshot, type DownloadOutcome, type DownloadRequest } from './download';
 import type { DownloadIdentity, QlikDownloader } from './qlik-download';
-import { attemptTag, commitScreenshot, findStoredScreenshot, removeTempFiles, screenshotBaseName, tempFileFor } from './storage';
+import { cropPng, withMetadataHeader, type CropApplied } from './image';
+import { anyMetadataField, metadataLines } from './image-metadata';
+import { attemptTag, commitScreenshot, findStoredScreenshot, metadataTempFileFor, overwriteSynced, removeTempFiles, screenshotBaseName, tempFileFor, type StorageTarget } from './storage';
+
+/** What the image step did (SPEC 3.3 "Image"): the stored image's hash, the crop, the `_metadata.png`. */
+interface ImageOutcome {
+  sha256: string;
+  bytes: number;
+  crop: CropApplied | null;
+  cropError?: string;
+  metadata?: { tempFile: string; sha256: string };
+  metadataError?: string;
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
 
 /** What the activity attempt provides: its number, cancellation, progress (heartbeats) and log. */
 export interface CaptureAttempt {
@@ -91,8 +107,13 @@ export class ScreenshotCapture {
       signal.throwIfAborted();
     }
 
+    timings.downloadMs = Date.now() - startedAt - timings.ticketMs;
+    progress({ step: 'image' });
+    const image = await this.imageStep(event, outcome, request.tempFile, firstTarget, baseName, tag, log).catch(async (err: unknown) => {
+      await removeTempFiles(targets, baseName, tag);
+      throw err;
+    });
     timings.totalMs = Date.now() - startedAt;
-    timings.downloadMs = timings.totalMs - timings.ticketMs;
     const context = eventContext(event);
     const stored = await commitScreenshot({
       tempFile: request.tempFile,
@@ -112,14 +133,62 @@ export class ScreenshotCapture {
         url: event.payload.event.screenshotUrl,
         redirectHosts: outcome.hosts,
         contentType: outcome.contentType,
-        bytes: outcome.bytes,
-        sha256: outcome.sha256,
+        bytes: image.bytes,
+        sha256: image.sha256,
         timings,
         storedAt: new Date().toISOString(),
+        download: { sha256: outcome.sha256, bytes: outcome.bytes },
+        crop: image.crop,
+        ...(image.cropError ? { cropError: image.cropError } : {}),
+        ...(image.metadataError ? { metadataError: image.metadataError } : {}),
       },
+      metadata: image.metadata,
     });
     const savedPaths = stored.paths;
-    log.info({ savedPaths, bytes: stored.bytes, hosts: outcome.hosts, ...timings, ...(stored.sha256 !== outcome.sha256 ? { keptFromAnotherAttempt: true } : {}) }, 'screenshot stored');
+    log.info({ savedPaths, bytes: stored.bytes, hosts: outcome.hosts, ...timings, ...(stored.sha256 !== image.sha256 ? { keptFromAnotherAttempt: true } : {}), ...(image.crop ? { cropped: image.crop.to } : {}) }, 'screenshot stored');
     return { workflowId, status: 'stored', savedPaths, sha256: stored.sha256, bytes: stored.bytes, contentType: outcome.contentType };
+  }
+
+  /**
+   * Butler SOS's image work on a downloaded PNG (others are stored as received): the crop to what the
+   * user saw, then the `_metadata.png`. Runs in sharp's thread pool. A crop that fails leaves the
+   * download as it is (the sidecar says why); so does a header that cannot be drawn.
+   */
+  private async imageStep(event: ScreenshotEvent, download: { extension: string; contentType: string; sha256: string; bytes: number }, tempFile: string, target: StorageTarget, baseName: string, tag: string, log: Logger): Promise<ImageOutcome> {
+    const crop = event.payload.event.crop;
+    const metadata = this.settings.addInImageMetadata;
+    const wantCrop = crop !== undefined && crop.width > 0 && crop.height > 0;
+    const wantHeader = metadata.enable && anyMetadataField(metadata.fields);
+    const result: ImageOutcome = { sha256: download.sha256, bytes: download.bytes, crop: null };
+    if (!wantCrop && !wantHeader) return result;
+    if (download.extension !== 'png') {
+      if (wantCrop) result.cropError = `not a PNG (${download.contentType || 'no content type'}): stored as received`;
+      if (wantHeader) result.metadataError = `not a PNG (${download.contentType || 'no content type'}): no _metadata.png`;
+      return result;
+    }
+    let data: Buffer = await readFile(tempFile);
+    if (wantCrop) {
+      try {
+        const cropped = await cropPng(data, crop);
+        data = cropped.image;
+        await overwriteSynced(tempFile, data);
+        Object.assign(result, { crop: cropped.applied, sha256: sha256(data), bytes: data.length });
+      } catch (err) {
+        result.cropError = `crop not applied, stored uncropped: ${firstLine(err)}`;
+        log.warn({ crop, err: firstLine(err) }, 'screenshot crop failed; storing the image uncropped');
+      }
+    }
+    if (wantHeader) {
+      try {
+        const header = await withMetadataHeader(data, metadataLines(event, metadata.fields));
+        const file = metadataTempFileFor(target, baseName, tag);
+        await writeFile(file, header);
+        result.metadata = { tempFile: file, sha256: sha256(header) };
+      } catch (err) {
+        result.metadataError = firstLine(err);
+        log.warn({ err: firstLine(err) }, 'could not draw the _metadata.png header; the screenshot is stored without it');
+      }
+    }
+    return result;
   }
 }

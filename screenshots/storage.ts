@@ -57,6 +57,37 @@ export interface Sidecar {
   sha256: string;
   timings: { ticketMs: number; downloadMs: number; totalMs: number };
   storedAt: string;
+  /** What was downloaded (before any crop): its sha256 and size. `sha256`/`bytes` above are the stored image's. */
+  download?: { sha256: string; bytes: number };
+  /** The crop applied (SPEC 3.3 "Image"), null when none was asked for or possible. */
+  crop?: unknown;
+  /** Why the requested crop was not applied (the image is then stored as downloaded). */
+  cropError?: string;
+  /** Why no `_metadata.png` was written although addInImageMetadata is on. */
+  metadataError?: string;
+  /** sha256 of each stored file of this screenshot, by file name (the image, its `_metadata.png`). */
+  files?: Record<string, string>;
+}
+
+/** `{name}_metadata.png`: the image under the header band (Butler SOS `addInImageMetadata`). */
+export function metadataFileName(baseName: string): string {
+  return `${baseName}_metadata.png`;
+}
+
+/** This attempt's temporary file for the `_metadata.png` (cleaned up with its other temporary files). */
+export function metadataTempFileFor(target: StorageTarget, baseName: string, tag: string): string {
+  return path.join(target.directory, `.${baseName}.meta.${tag}.part`);
+}
+
+/** Replaces a temporary file's content, synced (the cropped image over the download). */
+export async function overwriteSynced(file: string, data: Buffer): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function writeSynced(file: string, data: string): Promise<void> {
@@ -100,8 +131,11 @@ export async function commitScreenshot(options: {
   baseName: string;
   extension: string;
   sidecar: Sidecar;
+  /** The `_metadata.png`, written by this attempt in the first target. */
+  metadata?: { tempFile: string; sha256: string };
 }): Promise<{ paths: string[]; sha256: string; bytes: number }> {
   const fileName = `${options.baseName}.${options.extension}`;
+  const metadataName = metadataFileName(options.baseName);
   const saved: string[] = [];
   let kept = { sha256: options.sidecar.sha256, bytes: options.sidecar.bytes };
   // Copies first, the original last: until the last link the download can still be copied.
@@ -118,9 +152,16 @@ export async function commitScreenshot(options: {
     const ours = await claim(temp, finalPath);
     const holds = ours ? { sha256: options.sidecar.sha256, bytes: options.sidecar.bytes } : await sha256Of(finalPath);
     if (target === options.targets[0]) kept = holds;
+    const files: Record<string, string> = { [fileName]: holds.sha256 };
+    if (options.metadata) {
+      const metaTemp = metadataTempFileFor(target, options.baseName, options.tag);
+      if (metaTemp !== options.metadata.tempFile) await copyFile(options.metadata.tempFile, metaTemp);
+      const metaPath = path.join(target.directory, metadataName);
+      files[metadataName] = (await claim(metaTemp, metaPath)) ? options.metadata.sha256 : (await sha256Of(metaPath)).sha256;
+    }
     // The sidecar describes the file as kept; written whole under a temporary name, then renamed.
     const sidecarTemp = path.join(target.directory, `.${fileName}.json.${options.tag}.part`);
-    await writeSynced(sidecarTemp, `${JSON.stringify({ ...options.sidecar, ...holds, ...(ours ? {} : { keptFromAnotherAttempt: true }) }, null, 2)}\n`);
+    await writeSynced(sidecarTemp, `${JSON.stringify({ ...options.sidecar, ...holds, files, ...(ours ? {} : { keptFromAnotherAttempt: true }) }, null, 2)}\n`);
     await rename(sidecarTemp, `${finalPath}.json`);
     saved.push(finalPath);
   }

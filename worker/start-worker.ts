@@ -31,9 +31,6 @@ export async function startWorker(config: Config, logger: Logger, options: { aud
     await connection.close();
     throw err;
   }
-  if (config.screenshots.addInImageMetadata.enable) {
-    logger.warn('screenshots.addInImageMetadata is accepted but not applied yet: no _metadata.png files are written');
-  }
   const cleanup = new Cleanup();
   const workflowBundle = await bundleWorkflowsInChild();
   const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, workflowBundle, deps: { config, logger, cleanup, ...(options.auditStore ? { auditStore: async () => options.auditStore as AuditStore } : {}) } });

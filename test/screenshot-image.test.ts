@@ -1,0 +1,111 @@
+// Butler SOS image parity (SPEC 3.3 "Image") on the simulated Printing Service's 1920×1080 table
+// render: the scroll composite, the overflow composite at the table's grid line, the standard crop
+// (floored, clamped), a failed crop stored uncropped with the reason, non-PNG stored as received, and
+// the `_metadata.png` beside the screenshot, with every file's sha256 and the crop in the sidecar.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { startCaptureScreenshot } from '../client/start-screenshot';
+import type { ScreenshotResult } from '../common/screenshot-result';
+import { ROWS_TOP, RENDER, sheetObjectRender } from '../demo/simulated-qlik/renders';
+import { withCrop } from '../demo/sample-events';
+import { cropPng } from '../screenshots/image';
+import { screenshotEvent, startTestbed, type Testbed } from './helpers/screenshot-testbed';
+import { devServer } from './helpers/temporal';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const rows = async (png: Buffer, top: number, height: number, width = 1200) => sharp(png).extract({ left: 0, top, width, height }).raw().toBuffer();
+
+test('crop: rows scrolled past are cut out, the half row at the bottom goes at its grid line, values floored and clamped', async () => {
+  const render = await sheetObjectRender();
+  assert.deepEqual([(await sharp(render).metadata()).width, (await sharp(render).metadata()).height], [1920, 1080]);
+  // Scrolled past 6 rows; 10½ rows visible; 1200.7 px wide.
+  const { image, applied } = await cropPng(render, { top: 0, left: 0, width: 1200.7, height: ROWS_TOP + 420.6, scrollTop: 240.9, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 });
+  const meta = await sharp(image).metadata();
+  assert.deepEqual([meta.width, meta.height], [1200, ROWS_TOP + 10 * RENDER.rowHeight], 'ten whole rows under the header');
+  assert.deepEqual(applied.scrollCut, [ROWS_TOP, ROWS_TOP + 240]);
+  assert.equal(applied.requested.scrollTop, 240, 'floored');
+  assert.equal(applied.overflowCut, 20);
+  // The title and header are the render's; the first row shown is the render's 7th.
+  assert.deepEqual(await rows(image, 0, ROWS_TOP), await rows(render, 0, ROWS_TOP));
+  assert.deepEqual(await rows(image, ROWS_TOP, RENDER.rowHeight), await rows(render, ROWS_TOP + 6 * RENDER.rowHeight, RENDER.rowHeight));
+  // Its last pixel row is a grid line: the cut half row is gone.
+  const last = await rows(image, (meta.height ?? 0) - 1, 1);
+  assert.deepEqual([...last.subarray(400, 403)], [217, 217, 217]);
+
+  // The standard crop alone, clamped to the image.
+  const clamped = await cropPng(render, { left: 1800.9, top: 1000.2, width: 500, height: 500 });
+  assert.deepEqual(clamped.applied.region, { left: 1800, top: 1000, width: 120, height: 80 });
+  // No grid line in a blank image: the overflow rows are cut as given.
+  const blank = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#ffffff' } }).png().toBuffer();
+  const plain = await cropPng(blank, { top: 0, left: 0, width: 300, height: 200, renderingOverflow: 30 });
+  assert.deepEqual([plain.applied.overflowCut, plain.applied.region.height], [30, 170]);
+  await assert.rejects(cropPng(Buffer.from('\x89PNG\r\n\x1a\nnot really'), { width: 10, height: 10 }));
+});
+
+let bed: Testbed;
+test('setup: a worker with addInImageMetadata on, every field', async () => {
+  const fields = { date: true, eventId: true, correlationId: true, selectionTxnId: true, user: true, appId: true, appName: true, sheetName: true, viewingDuration: true };
+  bed = await startTestbed(await devServer(), { addInImageMetadata: { enable: true, fields } });
+  bed.qlik.routes.set('/tempcontent/image/table.png', { kind: 'image', body: await sheetObjectRender() });
+});
+
+async function capture(url: string, crop?: Parameters<typeof withCrop>[1]) {
+  const env = await devServer();
+  const event = screenshotEvent(bed.qlik.url(url), 'LAB\\imagery');
+  const started = await startCaptureScreenshot(env.client, bed.taskQueue, crop ? withCrop(event, crop) : event);
+  const result = (await env.client.workflow.getHandle(started.workflowId).result()) as ScreenshotResult;
+  const sidecars = result.savedPaths.map((p) => JSON.parse(readFileSync(`${p}.json`, 'utf8')) as Record<string, unknown>);
+  return { result, sidecars };
+}
+
+test('a PNG with a crop is stored cropped, with a _metadata.png beside it in every target; the sidecar has each sha256 and the crop', async () => {
+  const render = await sheetObjectRender();
+  const { result, sidecars } = await capture('/tempcontent/image/table.png', { top: 0, left: 0, width: 1200, height: ROWS_TOP + 420, scrollTop: 240, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 });
+  assert.equal(result.status, 'stored');
+  assert.equal(result.savedPaths.length, 2);
+  for (const [i, saved] of result.savedPaths.entries()) {
+    const stored = readFileSync(saved);
+    const meta = await sharp(stored).metadata();
+    assert.deepEqual([meta.width, meta.height], [1200, ROWS_TOP + 400]);
+    const sidecar = sidecars[i] as { sha256: string; bytes: number; download: { sha256: string; bytes: number }; crop: { to: object }; files: Record<string, string> };
+    assert.equal(sidecar.sha256, sha256(stored), 'the stored file');
+    assert.deepEqual(sidecar.download, { sha256: sha256(render), bytes: render.length }, 'the download as received');
+    assert.deepEqual(sidecar.crop.to, { width: 1200, height: ROWS_TOP + 400 });
+    const header = saved.replace(/\.png$/, '_metadata.png');
+    assert.ok(existsSync(header), header);
+    const headerImage = readFileSync(header);
+    assert.deepEqual(sidecar.files, { [path.basename(saved)]: sha256(stored), [path.basename(header)]: sha256(headerImage) });
+    // The cropped image under a band of text: same width, taller, the band not blank, the image below it.
+    const headerMeta = await sharp(headerImage).metadata();
+    assert.equal(headerMeta.width, 1200);
+    const band = (headerMeta.height ?? 0) - (meta.height ?? 0);
+    assert.ok(band >= 10 * 16, `a band of ten lines: ${band} px`);
+    const bandStats = await sharp(headerImage).extract({ left: 0, top: 0, width: 600, height: band - 2 }).stats();
+    assert.ok((bandStats.channels[0]?.min ?? 255) < 100, 'dark text on the band');
+    assert.deepEqual(await rows(headerImage, band, 40), await rows(stored, 0, 40), 'the screenshot under the band');
+  }
+  assert.equal(result.sha256, sidecars[0]?.sha256);
+});
+
+test('a crop that fails stores the download uncropped and says why; a JPEG is stored as received', async () => {
+  const broken = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from('this is not a PNG body')]);
+  bed.qlik.routes.set('/tempcontent/image/broken.png', { kind: 'image', body: broken });
+  const failed = await capture('/tempcontent/image/broken.png', { width: 100, height: 100 });
+  assert.equal(failed.result.status, 'stored');
+  assert.deepEqual(readFileSync(failed.result.savedPaths[0] as string), broken, 'stored as downloaded');
+  assert.match(String(failed.sidecars[0]?.cropError), /^crop not applied, stored uncropped: /);
+  assert.equal(failed.sidecars[0]?.crop, null);
+  assert.ok(failed.sidecars[0]?.metadataError, 'no header either, and the sidecar says why');
+
+  const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).jpeg().toBuffer();
+  bed.qlik.routes.set('/tempcontent/image/photo.jpg', { kind: 'image', body: jpeg, contentType: 'image/jpeg' });
+  const asReceived = await capture('/tempcontent/image/photo.jpg', { width: 10, height: 10 });
+  assert.match(asReceived.result.savedPaths[0] ?? '', /\.jpg$/);
+  assert.deepEqual(readFileSync(asReceived.result.savedPaths[0] as string), jpeg);
+  assert.match(String(asReceived.sidecars[0]?.cropError), /not a PNG \(image\/jpeg\): stored as received/);
+  assert.ok(!existsSync((asReceived.result.savedPaths[0] as string).replace(/\.jpg$/, '_metadata.png')));
+});
