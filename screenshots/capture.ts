@@ -11,7 +11,7 @@ import type { ScreenshotResult } from '../common/screenshot-result';
 import { AllowList } from './allow-list';
 import { downloadScreenshot, type DownloadOutcome, type DownloadRequest } from './download';
 import type { DownloadIdentity, QlikDownloader } from './qlik-download';
-import { cropPng, withMetadataHeader, type CropApplied } from './image';
+import { cropPng, inImageSlot, withMetadataHeader, type CropApplied, type RawImage } from './image';
 import { anyMetadataField, metadataLines } from './image-metadata';
 import { attemptTag, commitScreenshot, findStoredScreenshot, metadataTempFileFor, overwriteSynced, removeTempFiles, screenshotBaseName, tempFileFor, type StorageTarget } from './storage';
 
@@ -109,7 +109,7 @@ export class ScreenshotCapture {
 
     timings.downloadMs = Date.now() - startedAt - timings.ticketMs;
     progress({ step: 'image' });
-    const image = await this.imageStep(event, outcome, request.tempFile, firstTarget, baseName, tag, log).catch(async (err: unknown) => {
+    const image = await inImageSlot(() => this.imageStep(event, outcome, request.tempFile, firstTarget, baseName, tag, log)).catch(async (err: unknown) => {
       await removeTempFiles(targets, baseName, tag);
       throw err;
     });
@@ -167,10 +167,12 @@ export class ScreenshotCapture {
       return result;
     }
     let data: Buffer = await readFile(tempFile);
+    let decoded: RawImage | undefined; // the cropped pixels, so the header needs no second decode
     if (wantCrop) {
       try {
         const cropped = await cropPng(data, crop);
         data = cropped.image;
+        decoded = cropped.raw;
         await overwriteSynced(tempFile, data);
         Object.assign(result, { crop: cropped.applied, sha256: sha256(data), bytes: data.length });
       } catch (err) {
@@ -180,7 +182,7 @@ export class ScreenshotCapture {
     }
     if (wantHeader) {
       try {
-        const header = await withMetadataHeader(data, metadataLines(event, metadata.fields));
+        const header = await withMetadataHeader(decoded ?? data, metadataLines(event, metadata.fields));
         const file = metadataTempFileFor(target, baseName, tag);
         await writeFile(file, header);
         result.metadata = { tempFile: file, sha256: sha256(header) };
