@@ -1,12 +1,16 @@
 // What an operator sees: the Temporal Web UI (served by the real dev server) opened in headless
 // Chromium (shipped in an npm package: test/helpers/chromium.ts). A completed captureScreenshot run shows its activity names, summary (user, app),
-// outcome and search attributes; the run list filters by QlikUserId. PNGs go to test-artifacts/.
+// outcome and search attributes; the run list filters by QlikUserId; the stored, cropped screenshot
+// with its header band opens in the browser. PNGs go to test-artifacts/.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startCaptureScreenshot } from '../client/start-screenshot';
+import { ROWS_TOP, sheetObjectRender } from '../demo/simulated-qlik/renders';
+import { withCrop } from '../demo/sample-events';
 import { launchChromium } from './helpers/chromium';
 import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
@@ -34,10 +38,14 @@ async function waitForFramesText(page: Page, pattern: RegExp): Promise<string> {
 
 test('the Web UI shows a completed run: activities, summary, outcome, search attributes; the list filters by user', async () => {
   const env = await devServer();
-  const bed = await startTestbed(env);
-  const anna = await startCaptureScreenshot(env.client, bed.taskQueue, screenshotEvent(bed.qlik.url('/tempcontent/ui-anna.png'), 'UserDirectory=LAB; UserId=anna'));
+  // Anna's screenshot is a realistic render, cropped to what she saw, with its header band.
+  const bed = await startTestbed(env, { addInImageMetadata: { enable: true, fields: { date: true, eventId: true, user: true, appName: true, sheetName: true } } });
+  bed.qlik.routes.set('/tempcontent/ui-anna.png', { kind: 'image', body: await sheetObjectRender() });
+  const crop = { top: 0, left: 0, width: 1200, height: ROWS_TOP + 420, scrollTop: 240, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 };
+  const anna = await startCaptureScreenshot(env.client, bed.taskQueue, withCrop(screenshotEvent(bed.qlik.url('/tempcontent/ui-anna.png'), 'UserDirectory=LAB; UserId=anna'), crop));
   const bob = await startCaptureScreenshot(env.client, bed.taskQueue, screenshotEvent(bed.qlik.url('/tempcontent/ui-bob.png'), 'LAB\\bob'));
-  assert.equal((await anna.handle.result()).status, 'stored');
+  const annaResult = await anna.handle.result();
+  assert.equal(annaResult.status, 'stored');
   assert.equal((await bob.handle.result()).status, 'stored');
   const ui = `http://127.0.0.1:${Number(env.address.split(':')[1]) + 1000}`;
 
@@ -72,6 +80,14 @@ test('the Web UI shows a completed run: activities, summary, outcome, search att
   await page.getByText(anna.workflowId).first().waitFor();
   assert.equal(await page.getByText(bob.workflowId).count(), 0, "bob's run is filtered out");
   await page.screenshot({ path: path.join(ARTIFACTS, 'ui-list-by-user.png'), fullPage: true });
+
+  // What was stored, as a browser shows it: the cropped table under its header band.
+  const header = (annaResult.savedPaths[0] ?? '').replace(/\.png$/, '_metadata.png');
+  await page.goto(pathToFileURL(header).href);
+  const size = await page.locator('img').evaluate((img) => [(img as unknown as { naturalWidth: number }).naturalWidth, (img as unknown as { naturalHeight: number }).naturalHeight]);
+  assert.equal(size[0], 1200);
+  assert.ok((size[1] ?? 0) > ROWS_TOP + 400, 'the band above the cropped table');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'stored-screenshot-with-header.png'), fullPage: true });
   } catch (err) {
     await page.screenshot({ path: path.join(ARTIFACTS, 'ui-failure.png'), fullPage: true }); // what the page showed
     throw err;
