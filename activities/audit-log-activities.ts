@@ -6,11 +6,20 @@
 // heartbeats on a timer through whatever it waits for (walking a share, opening the store, another
 // worker's chain lock); failures are typed by cause (store-failures.ts).
 import { Context } from '@temporalio/activity';
-import type { ChainAnchor, ChainKey, IngestSummary } from '../common/ingest-types';
+import type { ChainAnchor, ChainKey, IngestPlan, IngestSummary } from '../common/ingest-types';
+
+export interface ChainInput {
+  machine: string;
+  service: string;
+  runId: string;
+  /** The run was planned (planAuditLogRun): the chain's files are in the store. */
+  planned?: boolean;
+}
 import { configuredDigestKey } from '../store/digest';
 import type { ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
-import { buildChains, discoverLogFiles } from '../audit-log/log-files';
+import { buildChains, discoverLogFiles, parseLogFileName, type LogFile } from '../audit-log/log-files';
+import { dropPlan, plannedPaths, savePlan } from '../store/ingest-plans';
 import { ingestChain, type ChainResult } from '../store/ingest-chain';
 import { chainAnchor } from '../store/store';
 import type { StoreHandle } from './store-handle';
@@ -35,15 +44,32 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
     }
   }
 
+  /** Runs started before plans existed replay with this one (each chain then discovers its own files). */
   async function planAuditLogIngestion(): Promise<ChainKey[]> {
     return guarded('discovering log files', async () => (await chains()).map((chain) => ({ machine: chain[0]?.machine ?? '', service: chain[0]?.service ?? '', files: chain.length })));
+  }
+
+  /** Walks the sources once for the whole run and keeps each chain's files in the store for its activity. */
+  async function planAuditLogRun(input: { runId: string }): Promise<IngestPlan> {
+    return guarded('discovering log files', async (progress) => {
+      const found = await chains();
+      progress({ step: 'saving the plan', chains: found.length });
+      const opened = await getStore().catch((err: unknown) => {
+        throw storeFailure(err);
+      });
+      const planned = found.map((chain) => ({ machine: chain[0]?.machine ?? '', service: chain[0]?.service ?? '', paths: chain.map((f) => f.path) }));
+      await savePlan(opened, input.runId, planned).catch((err: unknown) => {
+        throw storeFailure(err);
+      });
+      return { chains: planned.map((c) => ({ machine: c.machine, service: c.service, files: c.paths.length })), parallelChains: settings.parallelChains };
+    });
   }
 
   // A scheduled and an on-demand run may overlap: one chain is ingested by one activity at a time in
   // this process (and, on PostgreSQL, across processes: see ingestChain).
   const chainLocks = new Map<string, Promise<unknown>>();
 
-  async function ingestAuditLogChain(input: { machine: string; service: string; runId: string }): Promise<ChainResult> {
+  async function ingestAuditLogChain(input: ChainInput): Promise<ChainResult> {
     return guarded('starting', async (progress) => {
       const key = `${input.machine}\u0000${input.service}`;
       const previous = chainLocks.get(key) ?? Promise.resolve();
@@ -60,15 +86,21 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
     });
   }
 
-  async function ingestOneChain(input: { machine: string; service: string; runId: string }, progress: (details: object) => void): Promise<ChainResult> {
+  async function ingestOneChain(input: ChainInput, progress: (details: object) => void): Promise<ChainResult> {
     const ctx = Context.current();
-    progress({ step: 'discovering log files' });
-    const chain = (await chains()).find((c) => c[0]?.machine === input.machine && c[0]?.service === input.service) ?? [];
     const log = logger.child({ runId: input.runId, machine: input.machine, service: input.service, attempt: ctx.info.attempt });
     progress({ step: 'opening the audit store' });
     const opened = await getStore().catch((err: unknown) => {
       throw storeFailure(err);
     });
+    // The run's plan names the chain's files (no walk of the sources); without one, discover them.
+    const paths = input.planned ? await plannedPaths(opened, input.runId, input.machine, input.service).catch((err: unknown) => {
+      throw storeFailure(err);
+    }) : undefined;
+    progress({ step: paths ? 'reading the planned files' : 'discovering log files' });
+    const chain = paths
+      ? (buildChains(paths.map((p) => parseLogFileName(p)).filter((f): f is LogFile => f !== undefined))[0] ?? [])
+      : ((await chains()).find((c) => c[0]?.machine === input.machine && c[0]?.service === input.service) ?? []);
     progress({ step: 'waiting for the chain lock' });
     const result = await ingestChain(opened, chain, {
       runId: input.runId,
@@ -90,6 +122,7 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
   async function recordIngestRun(summary: IngestSummary): Promise<ChainAnchor> {
     return guarded('recording the run', async () => {
       const opened = await getStore();
+      await dropPlan(opened, summary.runId);
       await opened.query(
         `INSERT INTO ingest_runs (id, finished_at, files, rows_stored, findings) VALUES ($1, now(), $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET finished_at = now(), files = EXCLUDED.files, rows_stored = EXCLUDED.rows_stored, findings = EXCLUDED.findings`,
@@ -99,5 +132,5 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
     });
   }
 
-  return { planAuditLogIngestion, ingestAuditLogChain, recordIngestRun };
+  return { planAuditLogIngestion, planAuditLogRun, ingestAuditLogChain, recordIngestRun };
 }

@@ -218,6 +218,8 @@ const auditSecurityLogSchema = z.strictObject({
   columns: list(z.string().min(1)),
   // HMAC key for the digest chain (or env QLIK_AUDIT_DIGEST_KEY): then nobody without it can recompute the chain.
   digestKey: z.string().default(''),
+  // Chains ingested at once in one run (each on any worker polling the task queue).
+  parallelChains: z.number().int().min(1).max(64).default(4),
 });
 
 // The audit trail (SPEC 6): how long Audit.qs events and screenshot files are kept, and what never goes.

@@ -33,10 +33,19 @@ export interface ChainAnchor {
   rows: number;
 }
 
+/** What the planning activity of a run decided: the chains (their files are in the store), and how many at once. */
+export interface IngestPlan {
+  chains: ChainKey[];
+  /** auditSecurityLog.parallelChains of the worker that planned the run. */
+  parallelChains: number;
+}
+
 export interface IngestWorkflowInput {
   /** Set when the run continues as new: the chains still to do and what was done so far. */
   runId?: string;
   remaining?: ChainKey[];
+  /** Set with `remaining` when the run was planned once (its chains' files are in the store). */
+  parallelChains?: number;
   done?: Omit<IngestSummary, 'runId' | 'durationMs'>;
   startedAt?: number;
 }

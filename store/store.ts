@@ -183,6 +183,15 @@ const MIGRATIONS = [
      oldest TIMESTAMPTZ,
      newest TIMESTAMPTZ
    )`,
+  // One ingest run's discovery (the files of each chain), made once by its planning activity and read by
+  // each chain's activity, on whichever worker: the sources are walked once per run, not once per chain.
+  `CREATE TABLE IF NOT EXISTS ingest_plans (
+     run_id TEXT NOT NULL,
+     machine TEXT NOT NULL,
+     service TEXT NOT NULL,
+     paths JSONB NOT NULL,
+     PRIMARY KEY (run_id, machine, service)
+   )`,
   `CREATE TABLE IF NOT EXISTS ingest_runs (
      id TEXT PRIMARY KEY,
      started_at TIMESTAMPTZ NOT NULL DEFAULT now(),

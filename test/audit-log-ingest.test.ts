@@ -22,10 +22,10 @@ import { beforeServerTeardown, devServer } from './helpers/temporal';
 
 import { POSTGRES } from './helpers/postgres';
 
-async function ingestBed(storeUrl: string, sources: string) {
+async function ingestBed(storeUrl: string, sources: string, extra: object = {}) {
   const env = await devServer();
   const taskQueue = `ingest-${randomUUID()}`;
-  const config: Config = parseConfig({ temporal: { taskQueue }, auditSecurityLog: { sources: [{ directory: sources }], store: storeUrl } }, { source: 'test', baseDir: sources });
+  const config: Config = parseConfig({ temporal: { taskQueue }, auditSecurityLog: { sources: [{ directory: sources }], store: storeUrl, ...extra } }, { source: 'test', baseDir: sources });
   const store = await openStore(config.auditSecurityLog.store);
   const worker = await createWorker({
     connection: env.nativeConnection,
@@ -89,6 +89,48 @@ for (const kind of ['pglite', 'postgres'] as const) {
     await bed.stop();
   });
 }
+
+test('many chains: the sources are walked once per run, chains run parallelChains at a time, every row stored once', async () => {
+  const sources = mkdtempSync(path.join(tmpdir(), 'qa-chains-'));
+  let rows = 0;
+  for (let m = 1; m <= 6; m++) {
+    for (let d = 1; d <= 3; d++) {
+      writeFileSync(path.join(sources, `NODE${m}_AuditSecurity_Repository_2026-01-0${d}T00.00.00Z.log`), auditFile((d - 1) * 20 + 1, d * 20, { signed: true, start: new Date(Date.UTC(2026, 0, d)) }));
+      rows += 20;
+    }
+    writeFileSync(path.join(sources, `NODE${m}_AuditSecurity_Repository.txt`), auditFile(61, 70, { start: new Date(Date.UTC(2026, 0, 4)) }));
+    rows += 10;
+  }
+  const bed = await ingestBed(`${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`, sources, { parallelChains: 3 });
+  const handle = await startIngestNow(bed.env.client, bed.taskQueue);
+  const summary = await handle.result();
+  assert.deepEqual([summary.chains, summary.files, summary.rowsStored], [6, 24, rows]);
+  assert.equal(await count(bed.store), rows);
+
+  // One plan for the run; six chain activities, never more than three at once.
+  const events = (await handle.fetchHistory()).events ?? [];
+  const typeOf = new Map<string, string>();
+  let running = 0;
+  let most = 0;
+  const scheduled: string[] = [];
+  for (const event of events) {
+    const s = event.activityTaskScheduledEventAttributes;
+    if (s) {
+      typeOf.set(String(event.eventId), s.activityType?.name ?? '');
+      scheduled.push(s.activityType?.name ?? '');
+      if (s.activityType?.name === 'ingestAuditLogChain') most = Math.max(most, ++running);
+    }
+    const done = event.activityTaskCompletedEventAttributes;
+    if (done && typeOf.get(String(done.scheduledEventId)) === 'ingestAuditLogChain') running--;
+  }
+  assert.deepEqual(scheduled.filter((t) => t !== 'ingestAuditLogChain'), ['planAuditLogRun', 'recordIngestRun']);
+  assert.equal(scheduled.filter((t) => t === 'ingestAuditLogChain').length, 6);
+  assert.equal(most, 3, 'parallelChains lanes');
+  const plans = await bed.store.query<{ n: string }>('SELECT count(*) AS n FROM ingest_plans');
+  assert.equal(Number(plans.rows[0]?.n), 0, 'the plan is removed when the run is recorded');
+  assert.equal((await bed.ingest()).rowsStored, 0, 'a second run adds nothing');
+  await bed.stop();
+});
 
 test('a row first read from the live file and later from its archived copy is stored once', async () => {
   const sources = mkdtempSync(path.join(tmpdir(), 'qa-roll-'));

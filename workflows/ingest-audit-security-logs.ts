@@ -1,13 +1,18 @@
 // ingestAuditSecurityLogs: one ingestion run over every AuditSecurity chain in the configured sources
-// (SPEC 5.5), started by a Temporal Schedule or on demand. Each chain is one long activity that
-// resumes from its stored checkpoints and heartbeats its progress; rows never pass through history,
-// only a summary. A backfill with many chains continues as new, so history stays bounded.
-import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+// (SPEC 5.5), started by a Temporal Schedule or on demand.
+//   1. planAuditLogRun: the sources are walked once; each chain's files are kept in the store.
+//   2. ingestAuditLogChain per chain, auditSecurityLog.parallelChains at a time, on whichever workers
+//      poll the task queue: one long activity per chain that resumes from its stored checkpoints and
+//      heartbeats its progress (a chain has one writer at a time: a lock in the store).
+//   3. recordIngestRun: the summary row, and the chain's head kept in this run's result (the anchor).
+// Rows never pass through history, only a summary. A backfill with many chains continues as new, so
+// history stays bounded.
+import { continueAsNew, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE_TYPES } from '../common/failure-types';
-import type { IngestSummary, IngestWorkflowInput } from '../common/ingest-types';
+import type { ChainKey, IngestSummary, IngestWorkflowInput } from '../common/ingest-types';
 
-const { planAuditLogIngestion, recordIngestRun } = proxyActivities<Activities>({
+const { planAuditLogIngestion, planAuditLogRun, recordIngestRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes', // walking a large ArchivedLogs share; heartbeats say it is alive
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', maximumInterval: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
@@ -27,19 +32,43 @@ export async function ingestAuditSecurityLogs(input: IngestWorkflowInput = {}): 
   const info = workflowInfo();
   const runId = input.runId ?? `${info.workflowId}/${info.runId}`;
   const startedAt = input.startedAt ?? info.runStartTime.getTime();
-  const chains = input.remaining ?? (await planAuditLogIngestion());
   const done = input.done ?? { chains: 0, files: 0, rowsStored: 0, findings: {} };
-
-  for (let i = 0; i < chains.length; i++) {
-    if (i >= CHAINS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      return continueAsNew<typeof ingestAuditSecurityLogs>({ runId, remaining: chains.slice(i), done, startedAt });
-    }
-    const chain = chains[i] as (typeof chains)[number];
-    const result = await ingestAuditLogChain({ machine: chain.machine, service: chain.service, runId });
+  const add = (result: { files: number; rowsStored: number; findings: Record<string, number> }) => {
     done.chains++;
     done.files += result.files;
     done.rowsStored += result.rowsStored;
     for (const [kind, count] of Object.entries(result.findings)) done.findings[kind] = (done.findings[kind] ?? 0) + count;
+  };
+
+  // A run continued as new, or started before runs were planned once, keeps the way it began.
+  const planned = input.remaining ? input.parallelChains !== undefined : patched('plan-once-parallel-chains');
+  if (!planned) {
+    const chains = input.remaining ?? (await planAuditLogIngestion());
+    for (let i = 0; i < chains.length; i++) {
+      if (i >= CHAINS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+        return continueAsNew<typeof ingestAuditSecurityLogs>({ runId, remaining: chains.slice(i), done, startedAt });
+      }
+      const chain = chains[i] as (typeof chains)[number];
+      add(await ingestAuditLogChain({ machine: chain.machine, service: chain.service, runId }));
+    }
+  } else {
+    const plan = input.remaining ? { chains: input.remaining, parallelChains: input.parallelChains ?? 1 } : await planAuditLogRun({ runId });
+    const { chains, parallelChains } = plan;
+    // A bounded fan-out: `parallelChains` lanes take the next chain as each finishes. After
+    // CHAINS_PER_RUN (or when Temporal suggests it) no lane takes another; the rest continue as new.
+    let next = 0;
+    let started = 0;
+    const lane = async () => {
+      while (next < chains.length && started < CHAINS_PER_RUN && !workflowInfo().continueAsNewSuggested) {
+        const chain = chains[next++] as ChainKey;
+        started++;
+        add(await ingestAuditLogChain({ machine: chain.machine, service: chain.service, runId, planned: true }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelChains, chains.length)) }, lane));
+    if (next < chains.length) {
+      return continueAsNew<typeof ingestAuditSecurityLogs>({ runId, remaining: chains.slice(next), parallelChains, done, startedAt });
+    }
   }
 
   const summary: IngestSummary = { runId, ...done, durationMs: new Date().getTime() - startedAt };
