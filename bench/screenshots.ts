@@ -12,6 +12,7 @@
 //   npm run bench:screenshots [-- --events 1000 --users 20 --concurrency 100 --rate 20 --paced 300]
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { captureInProcess, percentile, pool } from './concurrency';
@@ -45,6 +46,7 @@ const RATE = Number(values.rate);
 const PACED = Number(values.paced);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const STORE = process.env.QLIK_AUDIT_TEST_POSTGRES || 'postgres://postgres@127.0.0.1:5432/test';
 
 
 function makeEvents(qlik: SimulatedQlik, tag: string, count = EVENTS): ScreenshotEvent[] {
@@ -61,6 +63,8 @@ function makeConfig(dir: string, qlik: SimulatedQlik, certs: ReturnType<typeof c
         storageTargets: [{ type: 'flat', directory: path.join(dir, 'shots') }],
         auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort }, sessionCache: { enable: true, ttlSeconds: 120, maxEntries: 100 } },
       },
+      // Each run's outcome goes to the audit trail, as in production: PostgreSQL, a schema of the run's own.
+      auditSecurityLog: { store: `${STORE}?schema=bench_shots_${randomUUID().replace(/-/g, '').slice(0, 10)}` },
     },
     { source: 'bench', baseDir: dir },
   );
@@ -185,7 +189,8 @@ async function main(): Promise<void> {
       ip: '127.0.0.1',
       searchAttributes,
       log: { format: 'json', level: 'error' },
-      extraArgs: (process.env.BENCH_DEV_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+      // As `qlik-audit dev` runs it: eager activity dispatch on (BENCH_DEV_SERVER_ARGS adds more).
+      extraArgs: ['--dynamic-config-value', 'system.enableActivityEagerExecution=true', ...(process.env.BENCH_DEV_SERVER_ARGS ?? '').split(' ').filter(Boolean)],
     },
   });
   try {

@@ -79,6 +79,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--log-format', 'json',
     '--log-level', 'warn',
     ...devServerSearchAttributeArgs(),
+    // Eager activity dispatch: the worker that completes a workflow task may run the activity it just
+    // scheduled at once, without a round trip through the task queue (the worker side is on by default).
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
     ...(options.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
   ];
   const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });

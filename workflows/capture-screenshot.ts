@@ -3,7 +3,7 @@
 //   2. downloadAndStoreScreenshot: QPS ticket (or cached proxy session) over mutual TLS, download with
 //      every redirect hop allow-listed, atomic write to every storage target. Transient failures retry
 //      with backoff; heartbeats let another worker take over within ~20 s if this one dies.
-//   3. recordScreenshotOutcome: the outcome (stored, skipped, blocked or failed) into the audit trail.
+//   3. recordScreenshotOutcome (local activity): the outcome (stored, skipped, blocked or failed) into the audit trail.
 // The outcome is put where operators look: search attributes, current details, the result, the store.
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, log, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -20,14 +20,19 @@ const { parseIdentity } = proxyLocalActivities<Activities>({
   summary: 'Parse the Qlik user identity and virtual proxy',
 });
 
-// The store may be down for a while (a PostgreSQL restart): the outcome is retried for a day before
-// the run gives up on indexing it; the screenshot itself is stored either way.
-const { recordScreenshotOutcome } = proxyActivities<Activities>({
+// A local activity: one INSERT, run by the worker that ran the workflow task, so recording the outcome
+// costs no round trip through the task queue (it is still recorded in history, and retried). The store
+// may be down for a while (a PostgreSQL restart): it is retried for a day before the run gives up on
+// indexing it; the screenshot itself is stored either way.
+const recordOptions = {
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '24 hours',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
   summary: 'Record the outcome in the audit trail',
-});
+} as const;
+const recordLocally = proxyLocalActivities<Activities>(recordOptions).recordScreenshotOutcome;
+/** The same as a regular activity: runs that began before the local one replay with it. */
+const recordRemotely = proxyActivities<Activities>(recordOptions).recordScreenshotOutcome;
 
 /**
  * Transient failures (QPS or the proxy down, 404 while a large render is not ready) are retried with
@@ -104,9 +109,11 @@ export async function captureScreenshot(event: ScreenshotEvent): Promise<Screens
 
 /** Indexes the outcome in the audit trail (runs started before the audit trail existed skip it). */
 async function recordOutcome(event: ScreenshotEvent, outcome: { result?: ScreenshotResult; failure?: string }): Promise<void> {
-  if (!patched('audit-trail-outcome')) return;
+  // Runs started before the audit trail skip it; those started before it was a local activity keep the remote one.
+  const record = patched('audit-trail-outcome-local') ? recordLocally : patched('audit-trail-outcome') ? recordRemotely : undefined;
+  if (!record) return;
   try {
-    await recordScreenshotOutcome({ event, ...outcome, startedAt: workflowInfo().startTime.toISOString() });
+    await record({ event, ...outcome, startedAt: workflowInfo().startTime.toISOString() });
   } catch (err) {
     // The screenshot's own outcome stands; only its index entry is missing, and the log says so.
     log.error('the outcome could not be recorded in the audit trail', { error: describeFailure(err) });
