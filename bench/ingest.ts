@@ -10,7 +10,8 @@
 //   npm run bench:ingest [-- --mb 1024 --file-mb 8 --store postgres://postgres@127.0.0.1:5432/test | pglite:]
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ import { ingestChain } from '../store/ingest-chain';
 import { verifyChains } from '../audit-log/scanner';
 import { openStore } from '../store/store';
 import { digestKey } from '../store/digest';
+import { COPY_COLUMNS } from '../store/row-encoding';
 import { auditRow, HEADER } from '../test/helpers/audit-log-factory';
 
 const { values } = parseArgs({
@@ -78,6 +80,34 @@ async function phase(name: string, dir: string): Promise<{ rows: number; seconds
     const result = await verifyChains(files, { sequenceMax: 2147483647 });
     rows = result.files.reduce((n, f) => n + f.rows, 0);
     if (!result.ok) throw new Error(`generated files did not verify: ${JSON.stringify(result.findings.slice(0, 3))}`);
+  } else if (name === 'copy') {
+    // The floor: a plain COPY of the same rows, already encoded, into a fresh table of audit_rows' shape
+    // (same primary key and indexes). The rows are ingested (untimed) into one schema and exported to a
+    // file; only the COPY from that file into a second schema is timed.
+    const { default: pg } = await import('pg');
+    const { from: copyFrom, to: copyTo } = await import('pg-copy-streams');
+    const source = `bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const target = `bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const file = path.join(dir, '..', `${target}.copy`);
+    const columns = COPY_COLUMNS.join(', ');
+    for (const schema of [source, target]) await (await openStore(`${values.store}?schema=${schema}`)).close();
+    const client = new pg.Client({ connectionString: values.store });
+    await client.connect();
+    try {
+      const store = await openStore(`${values.store}?schema=${source}`);
+      for (const chain of files) await ingestChain(store, chain, { runId: 'bench', sequenceMax: 2147483647 });
+      await store.close();
+      await pipeline(client.query(copyTo(`COPY ${source}.audit_rows (${columns}) TO STDOUT`)), createWriteStream(file));
+      const start = performance.now();
+      await pipeline(createReadStream(file), client.query(copyFrom(`COPY ${target}.audit_rows (${columns}) FROM STDIN`)));
+      const seconds = (performance.now() - start) / 1000;
+      rows = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${target}.audit_rows`)).rows[0]?.n);
+      return { rows, seconds };
+    } finally {
+      for (const schema of [source, target]) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+      rmSync(file, { force: true });
+    }
   } else if (name === 'ingest' || name === 'keyed') {
     // A schema of its own on PostgreSQL, a fresh folder for PGlite; dropped afterwards, untimed.
     const pglite = values.store.startsWith('pglite:');
@@ -111,7 +141,8 @@ async function main(): Promise<void> {
     const rows = generate(dir, mb, Number(values['file-mb']));
     process.stdout.write(`  ${rows} rows\n`);
     const results: Record<string, { rows: number; seconds: number; maxRssMb: number }> = {};
-    for (const name of ['read', 'verify', 'ingest', 'keyed']) {
+    const pglite = values.store.startsWith('pglite:');
+    for (const name of ['read', 'verify', 'ingest', 'keyed', ...(pglite ? [] : ['copy'])]) {
       const out = execFileSync(process.execPath, ['--import', 'tsx', __filename, '--phase', name, '--dir', dir, '--store', values.store as string], { encoding: 'utf8', maxBuffer: 1 << 20 });
       const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
       results[name] = r;
@@ -122,6 +153,10 @@ async function main(): Promise<void> {
     const ingestRate = (results.ingest?.rows ?? 0) / (results.ingest?.seconds ?? 1);
     const keyedRate = (results.keyed?.rows ?? 0) / (results.keyed?.seconds ?? 1);
     process.stdout.write(`ratio verify / read floor: ${(verifyRate / floor).toFixed(2)}; ingest / read floor: ${(ingestRate / floor).toFixed(2)}; keyed / unkeyed ingest: ${(keyedRate / ingestRate).toFixed(3)}\n`);
+    if (results.copy) {
+      const copyRate = results.copy.rows / results.copy.seconds;
+      process.stdout.write(`ratio ingest / plain COPY of the same rows into the same table shape: ${(ingestRate / copyRate).toFixed(2)} (goal >= 0.8 ${ingestRate / copyRate >= 0.8 ? 'MET' : 'MISSED'})\n`);
+    }
     const rss = Math.max(...Object.values(results).map((r) => r.maxRssMb));
     process.stdout.write(
       `goals: verify >= 250,000 rows/s ${verifyRate >= 250_000 ? 'MET' : 'MISSED'}; ingest >= 50,000 rows/s ${ingestRate >= 50_000 ? 'MET' : 'MISSED'}; peak RSS < 200 MB ${rss < 200 ? 'MET' : 'MISSED'}; keyed chain costs <= 5% ${keyedRate >= 0.95 * ingestRate ? 'MET' : 'MISSED'}\n`,
