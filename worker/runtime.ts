@@ -20,8 +20,11 @@ export function installRuntime(logger: Logger, options: { prometheusBindAddress?
   Runtime.install({
     logger: sdkLogger,
     ...(options.handleSignals === false ? { shutdownSignals: [] } : {}),
-    telemetryOptions: options.prometheusBindAddress
-      ? { metrics: { prometheus: { bindAddress: options.prometheusBindAddress } } }
-      : undefined,
+    telemetryOptions: {
+      // The SDK core's own warnings go through our logger too (readable on a terminal, JSON for
+      // services, the log file under `qlik-audit dev`), not straight to the console.
+      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      ...(options.prometheusBindAddress ? { metrics: { prometheus: { bindAddress: options.prometheusBindAddress } } } : {}),
+    },
   });
 }
