@@ -9,6 +9,9 @@ import type { CropRequest } from '../common/audit-event';
 /** The DejaVu Sans that ships in the npm package (a bare Debian may have no fonts at all). */
 const FONT_FILE = require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
 const FONT = 'DejaVu Sans 13';
+/** Decompression bombs: a PNG declaring more pixels than this is refused before it is decoded (a
+ *  Printing Service render is a few megapixels; 8192² is 67 MP, ~270 MB decoded). */
+export const MAX_INPUT_PIXELS = 8192 * 8192;
 const BAND_PADDING = 14;
 /** libvips caches operations by input; a worker handles each image once, so the cache only costs memory. */
 sharp.cache(false);
@@ -94,7 +97,7 @@ const rawInput = (image: RawImage) => sharp(image.data, { raw: { width: image.wi
  * sliced (the pixels are RGBA rows, so dropping rows is joining two slices).
  */
 export async function cropPng(input: Buffer, crop: CropRequest): Promise<{ image: Buffer; raw: RawImage; applied: CropApplied }> {
-  const decoded = await sharp(input).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const decoded = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   const from = { width: decoded.info.width, height: decoded.info.height };
   if (!from.width || !from.height) throw new Error('the PNG has no size');
   const stride = from.width * 4;
@@ -103,6 +106,9 @@ export async function cropPng(input: Buffer, crop: CropRequest): Promise<{ image
     scrollTop: floor(crop.scrollTop), scrollAreaOffsetY: floor(crop.scrollAreaOffsetY), renderingOverflow: floor(crop.renderingOverflow),
   };
   if (requested.width <= 0 || requested.height <= 0) throw new Error(`crop width and height must be at least 1 pixel (got ${crop.width}×${crop.height})`);
+  if (requested.left >= from.width || requested.top >= from.height) {
+    throw new Error(`the crop (left ${requested.left}, top ${requested.top}) lies outside the ${from.width}×${from.height} image`);
+  }
   let pixels: Buffer = decoded.data;
   let height = from.height;
   const applied: Omit<CropApplied, 'region' | 'to'> = { requested, from };
@@ -151,7 +157,7 @@ function escapeMarkup(text: string): string {
  */
 export async function withMetadataHeader(png: Buffer | RawImage, lines: readonly string[]): Promise<Buffer> {
   const decoded: RawImage = Buffer.isBuffer(png)
-    ? await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true }).then(({ data, info }) => ({ data, width: info.width, height: info.height }))
+    ? await sharp(png, { limitInputPixels: MAX_INPUT_PIXELS }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }).then(({ data, info }) => ({ data, width: info.width, height: info.height }))
     : png;
   const meta = { width: decoded.width, height: decoded.height };
   const text = await sharp({

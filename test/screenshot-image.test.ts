@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { startCaptureScreenshot } from '../client/start-screenshot';
 import type { ScreenshotResult } from '../common/screenshot-result';
@@ -44,6 +45,34 @@ test('crop: rows scrolled past are cut out, the half row at the bottom goes at i
   const plain = await cropPng(blank, { top: 0, left: 0, width: 300, height: 200, renderingOverflow: 30 });
   assert.deepEqual([plain.applied.overflowCut, plain.applied.region.height], [30, 170]);
   await assert.rejects(cropPng(Buffer.from('\x89PNG\r\n\x1a\nnot really'), { width: 10, height: 10 }));
+});
+
+/** A PNG that declares `width`×`height` pixels and holds almost nothing (a decompression bomb's header). */
+function pngDeclaring(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(16))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('crop: outside the image, sizes under a pixel and decompression bombs fail (the image is then stored as received); a re-run gives the same bytes', async () => {
+  const render = await sheetObjectRender();
+  await assert.rejects(cropPng(render, { left: 1920, top: 0, width: 100, height: 100 }), /lies outside the 1920×1080 image/);
+  await assert.rejects(cropPng(render, { left: 0, top: 5000, width: 100, height: 100 }), /lies outside/);
+  await assert.rejects(cropPng(render, { width: 0.4, height: 100 }), /at least 1 pixel/);
+  await assert.rejects(cropPng(pngDeclaring(30_000, 30_000), { width: 100, height: 100 }), /pixel limit/i);
+  const crop = { top: 3.5, left: 7.2, width: 800, height: 300, scrollTop: 80, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 12 };
+  const [a, b] = await Promise.all([cropPng(render, crop), cropPng(render, crop)]);
+  assert.deepEqual(a.image, b.image, 'deterministic: a retried attempt stores the same bytes');
 });
 
 let bed: Testbed;
