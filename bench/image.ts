@@ -16,7 +16,7 @@ import type { ScreenshotEvent } from '../common/audit-event';
 import { parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { createPki } from '../demo/simulated-qlik/pki';
-import { ROWS_TOP, sheetObjectRender } from '../demo/simulated-qlik/renders';
+import { sheetObjectRender, VISIBLE_CROP } from '../demo/simulated-qlik/renders';
 import { SimulatedQlik } from '../demo/simulated-qlik/simulated-qlik';
 import { screenshotEvent, withCrop } from '../demo/sample-events';
 import { captureInProcess, percentile, pool } from './concurrency';
@@ -25,7 +25,7 @@ const { values } = parseArgs({ options: { images: { type: 'string', default: '20
 const IMAGES = Number(values.images);
 const CONCURRENCY = Number(values.concurrency);
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const CROP = { top: 0, left: 0, width: 1200, height: ROWS_TOP + 420, scrollTop: 240, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 };
+const CROP = VISIBLE_CROP;
 const ALL_FIELDS = { date: true, eventId: true, correlationId: true, selectionTxnId: true, user: true, appId: true, appName: true, sheetName: true, viewingDuration: true };
 
 async function run(qlik: SimulatedQlik, certs: ReturnType<typeof createPki>['files'], withImageWork: boolean) {

@@ -14,11 +14,10 @@ import type { ScreenshotResult } from '../common/screenshot-result';
 import { createPki, type Pki } from './simulated-qlik/pki';
 import { SimulatedQlik } from './simulated-qlik/simulated-qlik';
 import { screenshotEvent, sessionEvents, withCrop } from './sample-events';
-import { sheetObjectRender, ROWS_TOP } from './simulated-qlik/renders';
+import { sheetObjectRender, VISIBLE_CROP } from './simulated-qlik/renders';
 
-/** What Audit.qs reports for the demo screenshot: 1200 px of the table's width, scrolled past 6 rows
- * (240 px), 10½ rows visible — the half row at the bottom is trimmed at its grid line. */
-const DEMO_CROP = { top: 0, left: 0, width: 1200.4, height: ROWS_TOP + 420.6, scrollTop: 240, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 };
+/** What Audit.qs reports for the demo screenshot (fractions as a browser reports them): see VISIBLE_CROP. */
+const DEMO_CROP = { ...VISIBLE_CROP, width: VISIBLE_CROP.width + 0.4, height: VISIBLE_CROP.height + 0.6 };
 
 /** A user who appears in the shipped AuditSecurity logs: the demo's Audit.qs session is theirs, so the
  * timeline joins what they did in the app with what Qlik Sense recorded about them. */

@@ -43,8 +43,10 @@ export interface CropApplied {
   requested: Required<Pick<CropRequest, 'top' | 'left' | 'width' | 'height'>> & { scrollTop: number; scrollAreaOffsetY: number; renderingOverflow: number };
   /** Rows cut out by the scroll composite: [from, to). */
   scrollCut?: [number, number];
-  /** Rows cut off at the bottom by the overflow composite (down to the grid line found). */
-  overflowCut?: number;
+  /** Rows taken out by the overflow composite, just above the table's bottom grid line: [from, to). */
+  overflowCut?: [number, number];
+  /** Why the overflow composite was not applied. */
+  overflowSkipped?: string;
   /** The final rectangle taken from the (composited) image. */
   region: { left: number; top: number; width: number; height: number };
   /** Image size before and after. */
@@ -55,28 +57,39 @@ export interface CropApplied {
 const floor = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.floor(v)) : 0);
 
 /**
- * The grid line the overflow composite cuts at: scanning up from the bottom of the visible area at
- * most `overflow` + a few rows, the lowest row that is one uniform non-background line (a table's
- * horizontal rule). Undefined when there is none: then `overflow` rows are cut as given.
+ * The table's bottom grid line, as Butler SOS finds it: scanning up from 5 rows above the bottom to
+ * the middle of the image, the first row whose colour at a quarter of the width is grid-line grey
+ * (mean 160–245) and uniform (±5 per channel, every 10th pixel, the outer 5% — at most 50 px — left
+ * out for the frame), and which sits under a row of cell content (not uniform) or under a clearly
+ * brighter row (a white cell, > 8 brighter). -1 when there is none.
  */
-function findGridLine(raw: Buffer, width: number, channels: number, rows: number): number | undefined {
-  const background = pixel(raw, 0, channels);
-  for (let y = rows - 1; y >= 0; y--) {
-    const first = pixel(raw, y * width * channels, channels);
-    if (sameColour(first, background, 12)) continue;
-    let uniform = 0;
-    for (let x = 0; x < width; x++) if (sameColour(pixel(raw, (y * width + x) * channels, channels), first, 24)) uniform++;
-    if (uniform >= width * 0.9) return y;
+export function findTableBottomGridLine(px: Buffer, width: number, height: number): number {
+  const margin = Math.min(50, Math.floor(width * 0.05));
+  const refX = Math.floor(width / 4);
+  const at = (x: number, y: number) => (y * width + x) * 4;
+  const rowUniform = (y: number, r: number, g: number, b: number, channels: 1 | 3) => {
+    let checked = 0;
+    for (let x = margin; x < width - margin; x += 10) {
+      const i = at(x, y);
+      if (Math.abs((px[i] ?? 0) - r) > 5) return { uniform: false, checked };
+      if (channels === 3 && (Math.abs((px[i + 1] ?? 0) - g) > 5 || Math.abs((px[i + 2] ?? 0) - b) > 5)) return { uniform: false, checked };
+      checked++;
+    }
+    return { uniform: true, checked };
+  };
+  for (let y = Math.max(0, height - 5); y >= Math.floor(height / 2); y--) {
+    const i = at(refX, y);
+    const [r, g, b] = [px[i] ?? 0, px[i + 1] ?? 0, px[i + 2] ?? 0];
+    const brightness = (r + g + b) / 3;
+    if (brightness < 160 || brightness > 245) continue;
+    const row = rowUniform(y, r, g, b, 3);
+    if (!row.uniform || row.checked <= 10 || y === 0) continue;
+    const j = at(refX, y - 1);
+    const above = [px[j] ?? 0, px[j + 1] ?? 0, px[j + 2] ?? 0] as const;
+    if (!rowUniform(y - 1, above[0], above[1], above[2], 1).uniform) return y; // cell content above: a real grid line
+    if ((above[0] + above[1] + above[2]) / 3 - brightness > 8) return y; // a white cell above
   }
-  return undefined;
-}
-
-function pixel(raw: Buffer, offset: number, channels: number): number[] {
-  return [raw[offset] ?? 0, raw[offset + 1] ?? 0, raw[offset + 2] ?? 0, channels === 4 ? (raw[offset + 3] ?? 255) : 255];
-}
-
-function sameColour(a: number[], b: number[], tolerance: number): boolean {
-  return Math.abs((a[0] ?? 0) - (b[0] ?? 0)) <= tolerance && Math.abs((a[1] ?? 0) - (b[1] ?? 0)) <= tolerance && Math.abs((a[2] ?? 0) - (b[2] ?? 0)) <= tolerance;
+  return -1;
 }
 
 /** A decoded image: RGBA pixels, row after row (what sharp's `raw()` gives). */
@@ -89,10 +102,11 @@ export interface RawImage {
 const rawInput = (image: RawImage) => sharp(image.data, { raw: { width: image.width, height: image.height, channels: 4 } });
 
 /**
- * Crops a PNG as Audit.qs describes what the user saw: the scroll composite (the header rows above
- * `scrollAreaOffsetY`, then the rows from `scrollAreaOffsetY + scrollTop` on: the rows scrolled past are
- * cut out), the overflow composite (a partially rendered bottom row of `renderingOverflow` pixels is cut
- * at the table's grid line), then the standard crop (`left`, `top`, `width`, `height`), clamped.
+ * Crops a PNG as Audit.qs describes what the user saw, with Butler SOS's semantics: the scroll
+ * composite (the rows above `scrollAreaOffsetY`, then those from `scrollAreaOffsetY + scrollTop` on:
+ * the rows scrolled past are cut out), the overflow composite (`renderingOverflow` rows taken out
+ * just above the table's bottom grid line, so the last row is as partial as on screen), then the
+ * standard crop (`left`, `top`, `width`, `height`), clamped to the image.
  * The PNG is decoded once and encoded once, in sharp's thread pool; in between, whole rows are only
  * sliced (the pixels are RGBA rows, so dropping rows is joining two slices).
  */
@@ -125,16 +139,19 @@ export async function cropPng(input: Buffer, crop: CropRequest): Promise<{ image
     }
   }
 
-  // 2. Overflow composite: the bottom row of the visible area was cut through when the user looked;
-  //    cut it off at the grid line above it (or `renderingOverflow` rows when there is none).
-  const visibleBottom = Math.min(requested.top + requested.height, height);
-  if (requested.renderingOverflow > 0 && visibleBottom > requested.top) {
-    const scanFrom = Math.max(requested.top, visibleBottom - requested.renderingOverflow - 4);
-    const band = pixels.subarray(scanFrom * stride, visibleBottom * stride);
-    const line = findGridLine(band, from.width, 4, visibleBottom - scanFrom);
-    const cutAt = line !== undefined ? scanFrom + line + 1 : Math.max(requested.top + 1, visibleBottom - requested.renderingOverflow);
-    applied.overflowCut = visibleBottom - cutAt;
-    requested.height = Math.max(1, cutAt - requested.top);
+  // 2. Overflow composite: the Printing Service renders every row whole, but the user saw only the
+  //    top of the last one. Find the table's bottom grid line and take `renderingOverflow` rows out
+  //    just above it: the last row is then cut where the screen cut it; grid line and margin stay.
+  if (requested.renderingOverflow > 0) {
+    const gridLine = findTableBottomGridLine(pixels, from.width, height);
+    if (gridLine >= 0 && gridLine - requested.renderingOverflow >= 0) {
+      const keepAbove = gridLine - requested.renderingOverflow;
+      pixels = Buffer.concat([pixels.subarray(0, keepAbove * stride), pixels.subarray(gridLine * stride)]);
+      height -= requested.renderingOverflow;
+      applied.overflowCut = [keepAbove, gridLine];
+    } else {
+      applied.overflowSkipped = 'no table grid line found in the lower half of the image: rows left whole';
+    }
   }
 
   // 3. Standard crop, clamped to the image; one PNG encode.

@@ -4,13 +4,13 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { screenshotEvent, withCrop } from '../demo/sample-events';
-import { ROWS_TOP, sheetObjectRender } from '../demo/simulated-qlik/renders';
+import { sheetObjectRender, VISIBLE_CROP } from '../demo/simulated-qlik/renders';
 import { cropPng, withMetadataHeader } from '../screenshots/image';
 import { metadataLines } from '../screenshots/image-metadata';
 
 async function main() {
   const render = await sheetObjectRender();
-  const crop = { top: 0, left: 0, width: 1200.4, height: ROWS_TOP + 420.6, scrollTop: 240, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 };
+  const crop = VISIBLE_CROP;
   const event = withCrop(screenshotEvent('https://qlik.example.com/tempcontent/x.png', 'UserDirectory=DOMAIN; UserId=administrator', { timestamp: '2019-02-01T10:07:28.000Z' }), crop);
   const cropped = await cropPng(render, crop);
   const fields = { date: true, eventId: true, correlationId: false, selectionTxnId: false, user: true, appId: false, appName: true, sheetName: true, viewingDuration: false };
@@ -26,7 +26,7 @@ async function main() {
     .composite([
       { input: await label('Rendered by the Qlik Printing Service (1920×1080)'), top: 10, left: gap },
       { input: left.data, top, left: gap },
-      { input: await label('Stored: what the user saw (rows 7–16), _metadata.png'), top: 10, left: gap + left.info.width + gap },
+      { input: await label('Stored: what the user saw + header band'), top: 10, left: gap + left.info.width + gap },
       { input: right.data, top, left: gap + left.info.width + gap },
     ])
     .png({ palette: true, colours: 64 })

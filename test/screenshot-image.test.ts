@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { startCaptureScreenshot } from '../client/start-screenshot';
 import type { ScreenshotResult } from '../common/screenshot-result';
-import { ROWS_TOP, RENDER, sheetObjectRender } from '../demo/simulated-qlik/renders';
+import { ROWS_TOP, RENDER, sheetObjectRender, VISIBLE_CROP } from '../demo/simulated-qlik/renders';
 import { withCrop } from '../demo/sample-events';
 import { cropPng } from '../screenshots/image';
 import { screenshotEvent, startTestbed, type Testbed } from './helpers/screenshot-testbed';
@@ -20,22 +20,23 @@ import { devServer } from './helpers/temporal';
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const rows = async (png: Buffer, top: number, height: number, width = 1200) => sharp(png).extract({ left: 0, top, width, height }).raw().toBuffer();
 
-test('crop: rows scrolled past are cut out, the half row at the bottom goes at its grid line, values floored and clamped', async () => {
+test("crop (Butler SOS semantics): rows scrolled past are cut out, the last row is cut short above the table's bottom grid line, values floored and clamped", async () => {
   const render = await sheetObjectRender();
   assert.deepEqual([(await sharp(render).metadata()).width, (await sharp(render).metadata()).height], [1920, 1080]);
-  // Scrolled past 6 rows; 10½ rows visible; 1200.7 px wide.
-  const { image, applied } = await cropPng(render, { top: 0, left: 0, width: 1200.7, height: ROWS_TOP + 420.6, scrollTop: 240.9, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 });
+  // Scrolled past 6 rows (240 px), the last row 20 px short of whole, 1200.7 px wide.
+  const { image, applied } = await cropPng(render, { ...VISIBLE_CROP, width: 1200.7, height: 820.6, scrollTop: 240.9 });
   const meta = await sharp(image).metadata();
-  assert.deepEqual([meta.width, meta.height], [1200, ROWS_TOP + 10 * RENDER.rowHeight], 'ten whole rows under the header');
+  assert.deepEqual([meta.width, meta.height], [1200, 820]);
   assert.deepEqual(applied.scrollCut, [ROWS_TOP, ROWS_TOP + 240]);
   assert.equal(applied.requested.scrollTop, 240, 'floored');
-  assert.equal(applied.overflowCut, 20);
+  // The table's bottom grid line is the render's row 1059 (819 after the scroll composite): the 20 rows above it go.
+  assert.deepEqual(applied.overflowCut, [799, 819]);
   // The title and header are the render's; the first row shown is the render's 7th.
   assert.deepEqual(await rows(image, 0, ROWS_TOP), await rows(render, 0, ROWS_TOP));
   assert.deepEqual(await rows(image, ROWS_TOP, RENDER.rowHeight), await rows(render, ROWS_TOP + 6 * RENDER.rowHeight, RENDER.rowHeight));
-  // Its last pixel row is a grid line: the cut half row is gone.
-  const last = await rows(image, (meta.height ?? 0) - 1, 1);
-  assert.deepEqual([...last.subarray(400, 403)], [217, 217, 217]);
+  // The last row (the render's 24th, 1020–1059) shows its top 19 rows, then the grid line, then the margin.
+  assert.deepEqual(await rows(image, 780, 19), await rows(render, 1020, 19));
+  assert.deepEqual(await rows(image, 799, 21), await rows(render, 1059, 21));
 
   // The standard crop alone, clamped to the image.
   const clamped = await cropPng(render, { left: 1800.9, top: 1000.2, width: 500, height: 500 });
@@ -43,7 +44,8 @@ test('crop: rows scrolled past are cut out, the half row at the bottom goes at i
   // No grid line in a blank image: the overflow rows are cut as given.
   const blank = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#ffffff' } }).png().toBuffer();
   const plain = await cropPng(blank, { top: 0, left: 0, width: 300, height: 200, renderingOverflow: 30 });
-  assert.deepEqual([plain.applied.overflowCut, plain.applied.region.height], [30, 170]);
+  assert.deepEqual([plain.applied.overflowCut, plain.applied.region.height], [undefined, 200]);
+  assert.match(String(plain.applied.overflowSkipped), /no table grid line/);
   await assert.rejects(cropPng(Buffer.from('\x89PNG\r\n\x1a\nnot really'), { width: 10, height: 10 }));
 });
 
@@ -93,17 +95,17 @@ async function capture(url: string, crop?: Parameters<typeof withCrop>[1]) {
 
 test('a PNG with a crop is stored cropped, with a _metadata.png beside it in every target; the sidecar has each sha256 and the crop', async () => {
   const render = await sheetObjectRender();
-  const { result, sidecars } = await capture('/tempcontent/image/table.png', { top: 0, left: 0, width: 1200, height: ROWS_TOP + 420, scrollTop: 240, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 });
+  const { result, sidecars } = await capture('/tempcontent/image/table.png', VISIBLE_CROP);
   assert.equal(result.status, 'stored');
   assert.equal(result.savedPaths.length, 2);
   for (const [i, saved] of result.savedPaths.entries()) {
     const stored = readFileSync(saved);
     const meta = await sharp(stored).metadata();
-    assert.deepEqual([meta.width, meta.height], [1200, ROWS_TOP + 400]);
+    assert.deepEqual([meta.width, meta.height], [1200, 820]);
     const sidecar = sidecars[i] as { sha256: string; bytes: number; download: { sha256: string; bytes: number }; crop: { to: object }; files: Record<string, string> };
     assert.equal(sidecar.sha256, sha256(stored), 'the stored file');
     assert.deepEqual(sidecar.download, { sha256: sha256(render), bytes: render.length }, 'the download as received');
-    assert.deepEqual(sidecar.crop.to, { width: 1200, height: ROWS_TOP + 400 });
+    assert.deepEqual(sidecar.crop.to, { width: 1200, height: 820 });
     const header = saved.replace(/\.png$/, '_metadata.png');
     assert.ok(existsSync(header), header);
     const headerImage = readFileSync(header);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startCaptureScreenshot } from '../client/start-screenshot';
-import { ROWS_TOP, sheetObjectRender } from '../demo/simulated-qlik/renders';
+import { ROWS_TOP, sheetObjectRender, VISIBLE_CROP } from '../demo/simulated-qlik/renders';
 import { withCrop } from '../demo/sample-events';
 import { launchChromium } from './helpers/chromium';
 import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
@@ -41,7 +41,7 @@ test('the Web UI shows a completed run: activities, summary, outcome, search att
   // Anna's screenshot is a realistic render, cropped to what she saw, with its header band.
   const bed = await startTestbed(env, { addInImageMetadata: { enable: true, fields: { date: true, eventId: true, user: true, appName: true, sheetName: true } } });
   bed.qlik.routes.set('/tempcontent/ui-anna.png', { kind: 'image', body: await sheetObjectRender() });
-  const crop = { top: 0, left: 0, width: 1200, height: ROWS_TOP + 420, scrollTop: 240, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 };
+  const crop = VISIBLE_CROP;
   const anna = await startCaptureScreenshot(env.client, bed.taskQueue, withCrop(screenshotEvent(bed.qlik.url('/tempcontent/ui-anna.png'), 'UserDirectory=LAB; UserId=anna'), crop));
   const bob = await startCaptureScreenshot(env.client, bed.taskQueue, screenshotEvent(bed.qlik.url('/tempcontent/ui-bob.png'), 'LAB\\bob'));
   const annaResult = await anna.handle.result();

@@ -67,3 +67,10 @@ export function sheetObjectRender(): Promise<Buffer> {
   cached ??= draw();
   return cached;
 }
+
+/**
+ * What Audit.qs reports for this render when the user had the table 1200 px wide, scrolled down 6 rows
+ * (240 px), and saw only the top 20 px of its last row: the stored image is then 1200×820 — title and
+ * header, rows 7–23, and half of row 24 above the table's bottom grid line.
+ */
+export const VISIBLE_CROP = { top: 0, left: 0, width: 1200, height: 820, scrollTop: 240, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 20 } as const;
