@@ -31,19 +31,36 @@ after(async () => {
   for (const env of [dev, timeSkipping]) if (env) await (await env).teardown();
 });
 
+/**
+ * The SDK gives a server 5 s to come up; with two test files (and their servers) on two cores it can
+ * take longer now and then. Such a start is tried again, not counted as a failed test.
+ */
+async function startWithRetry(start: () => Promise<TestWorkflowEnvironment>): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 3 || !/did not start within/.test(String(err))) throw err;
+      await sleep(1000 * attempt);
+    }
+  }
+}
+
 /** The real Temporal dev server (same binary as `qlik-audit dev`), with our search attributes. */
 export function devServer(): Promise<TestWorkflowEnvironment> {
   if (!dev) {
     const { cli } = resolveTemporalBinaries();
-    dev = TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: cli },
-        ip: '127.0.0.1',
-        searchAttributes,
-        ui: true, // the Web UI on port + 1000, for the browser tests
-        log: { format: 'json', level: 'error' },
-      },
-    });
+    const start = () =>
+      TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: cli },
+          ip: '127.0.0.1',
+          searchAttributes,
+          ui: true, // the Web UI on port + 1000, for the browser tests
+          log: { format: 'json', level: 'error' },
+        },
+      });
+    dev = startWithRetry(start);
   }
   return dev;
 }
@@ -52,9 +69,11 @@ export function devServer(): Promise<TestWorkflowEnvironment> {
 export function timeSkippingServer(): Promise<TestWorkflowEnvironment> {
   if (!timeSkipping) {
     const { testServer } = resolveTemporalBinaries();
-    timeSkipping = TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: testServer } },
-    }).then(async (env) => {
+    timeSkipping = startWithRetry(() =>
+      TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: testServer } },
+      }),
+    ).then(async (env) => {
       // The test server has no --search-attribute flag: register ours through the operator API.
       await env.connection.operatorService.addSearchAttributes({
         namespace: env.namespace ?? 'default',
