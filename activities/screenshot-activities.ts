@@ -4,7 +4,8 @@
 // Ticket redemption and download share one activity on purpose: the ticket and the session cookie
 // never leave the worker process, so they never reach workflow history (which every operator can
 // read in the Temporal UI). Retries are still per step in effect: each failure has its own type.
-// The activity heartbeats on a timer for as long as it runs.
+// The activity heartbeats on a timer for as long as it runs. Its first attempt usually runs as a local
+// activity (the fast path, see workflows/capture-screenshot.ts), where there is nothing to heartbeat.
 import { Context } from '@temporalio/activity';
 import { screenshotWorkflowId, type ScreenshotEvent } from '../common/audit-event';
 import type { CaptureIdentity, ScreenshotResult } from '../common/screenshot-result';
@@ -12,7 +13,9 @@ import { ScreenshotCapture } from '../screenshots/capture';
 import { downloadPolicy, planCapture } from '../screenshots/capture-plan';
 import { QlikDownloader } from '../screenshots/qlik-download';
 import type { ActivityDeps } from './deps';
-import { startHeartbeat } from './heartbeat';
+import { startHeartbeat, type HeartbeatTimer } from './heartbeat';
+
+const noHeartbeat: HeartbeatTimer = { progress() {}, stop() {} };
 
 export interface DownloadAndStoreInput {
   event: ScreenshotEvent;
@@ -34,7 +37,9 @@ export function createScreenshotActivities({ config, logger, cleanup }: Activity
   async function downloadAndStoreScreenshot({ event, identity }: DownloadAndStoreInput): Promise<ScreenshotResult> {
     const ctx = Context.current();
     const workflowId = ctx.info.workflowExecution?.workflowId ?? screenshotWorkflowId(event.eventId);
-    const beat = startHeartbeat(ctx, ctx.info.heartbeatTimeoutMs ?? heartbeatTimeoutMs, { step: 'start' });
+    // As a local activity (the fast path) it is bounded by a few seconds and the workflow task, and
+    // Temporal keeps no heartbeats for it: progress is only reported by the regular activity.
+    const beat = ctx.info.isLocal ? noHeartbeat : startHeartbeat(ctx, ctx.info.heartbeatTimeoutMs ?? heartbeatTimeoutMs, { step: 'start' });
     try {
       return await capture.capture(event, identity, {
         workflowId,

@@ -138,6 +138,10 @@ const screenshotsSchema = z
   downloadTimeoutMs: durationMs.default(15000),
   // Transient failures (QPS or proxy down, 404 while the Printing Service renders) are retried this long.
   retryWindowMinutes: z.number().positive().max(525_600).default(1440),
+  // The first attempt runs as a local activity inside the workflow task when it finishes within this
+  // (no activity task, no second workflow task); slower or failed attempts continue as the regular
+  // heartbeating activity. 0 turns the fast path off. Kept under the 10 s workflow task timeout.
+  fastPathMs: z.number().int().min(0).max(8000).default(5000),
   addInImageMetadata: z.strictObject({ enable: z.boolean().default(false), fields: metadataFieldsSchema }).prefault({}),
   allowedImageDownloadHosts: list(allowedHost),
   storageTargets: list(storageTargetSchema, [{ enable: true, type: 'flat', directory: './var/screenshots' }]),

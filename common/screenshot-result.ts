@@ -37,6 +37,11 @@ export interface DownloadPolicy {
   attemptTimeoutMs: number;
   /** The activity heartbeats on a timer at a quarter of this, whatever it is waiting for. */
   heartbeatTimeoutMs: number;
+  /**
+   * The first attempt's budget as a local activity in the workflow task (screenshots.fastPathMs; 0 or
+   * absent: no fast path). Runs planned before the fast path existed have none.
+   */
+  fastPathMs?: number;
 }
 
 export type CaptureIdentity =

@@ -18,6 +18,7 @@ export function downloadPolicy(settings: ScreenshotsConfig): DownloadPolicy {
     retryWindowMs: settings.retryWindowMinutes * 60_000,
     attemptTimeoutMs: Math.max(5 * 60_000, 3 * (ticketTimeoutMs + settings.downloadTimeoutMs) + 30_000),
     heartbeatTimeoutMs: 20_000,
+    fastPathMs: settings.fastPathMs,
   };
 }
 

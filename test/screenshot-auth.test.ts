@@ -10,7 +10,7 @@ import { startCaptureScreenshot } from '../client/start-screenshot';
 import type { ScreenshotEvent } from '../common/audit-event';
 import { QlikUserId, ScreenshotOutcome } from '../common/search-attributes';
 import { screenshotEvent, startTestbed, type Testbed } from './helpers/screenshot-testbed';
-import { activityAttempts } from './helpers/workflow-history';
+import { activityTries } from './helpers/workflow-history';
 import { devServer } from './helpers/temporal';
 
 async function capture(bed: Testbed, event: ScreenshotEvent) {
@@ -45,7 +45,7 @@ test('userTicket: unparseable identities end skipped with no HTTP request at all
     assert.equal(bed.qlik.issuedTickets.length, ticketsBefore, `no ticket for '${user}'`);
     assert.equal(bed.qlik.requests.filter((r) => r.path.startsWith(path)).length, 0, `no download for '${user}'`);
     assert.equal((await handle.describe()).typedSearchAttributes.get(ScreenshotOutcome), 'skipped');
-    assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [], 'the download activity never ran');
+    assert.deepEqual(await activityTries(handle, 'downloadAndStoreScreenshot'), { fastPath: 'none', attempts: [] }, 'the download activity never ran');
   }
 });
 
@@ -166,7 +166,7 @@ test('session cache: a cached session answered with 403 is evicted and a fresh t
   const tries = bed.qlik.requests.filter((r) => r.path === '/tempcontent/stale-2.png');
   // stale cookie → 403; fresh ticket → 302 with a new cookie; new cookie → the image
   assert.deepEqual(tries.map((r) => [r.hadSessionCookie, r.hadTicket]), [[true, false], [false, true], [true, false]]);
-  assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [1], 'handled inside one attempt, not a failure');
+  assert.deepEqual(await activityTries(handle, 'downloadAndStoreScreenshot'), { fastPath: 'completed', attempts: [] }, 'handled inside one attempt (the fast path), not a failure');
 });
 
 test('QPS refusing the ticket request (4xx) fails fast, without retries, naming QPS', async () => {
@@ -184,6 +184,9 @@ test('QPS refusing the ticket request (4xx) fails fast, without retries, naming 
     assert.match(cause.message, /QPS 127\.0\.0\.1:\d+ refused the ticket request for LAB\\refused with 403/);
     return true;
   });
-  assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [1]);
+  // One try: the fast path's, whose failure is final; no regular activity retries it.
+  const tries = await activityTries(handle, 'downloadAndStoreScreenshot');
+  assert.deepEqual(tries.attempts, []);
+  assert.match(typeof tries.fastPath === 'object' ? tries.fastPath.failed : '', /refused the ticket request/);
   assert.equal((await handle.describe()).typedSearchAttributes.get(ScreenshotOutcome), 'failed');
 });

@@ -5,11 +5,13 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
 import { startCaptureScreenshot } from '../client/start-screenshot';
 import { QlikAppId, QlikUserDirectory, QlikUserId, ScreenshotOutcome } from '../common/search-attributes';
 import { PNG_1X1 } from '../demo/simulated-qlik/simulated-qlik';
 import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
+import { activityTries } from './helpers/workflow-history';
 
 test('userTicket: a screenshot is stored atomically in every target with a sidecar', async () => {
   const env = await devServer();
@@ -62,4 +64,35 @@ test('a run started without search attributes (e.g. by the temporal CLI) still g
   assert.equal(attributes.get(QlikUserDirectory), 'LAB');
   assert.equal(attributes.get(QlikAppId), event.payload.context.appId);
   assert.equal(attributes.get(ScreenshotOutcome), 'stored');
+});
+
+/** What one run cost the server: workflow tasks, activity tasks and history events. */
+async function serverWork(handle: WorkflowHandle) {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return {
+    workflowTasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
+    activityTasks: events.filter((e) => e.activityTaskScheduledEventAttributes).length,
+    events: events.length,
+  };
+}
+
+test('the fast path: a screenshot costs one workflow task and no activity task; fastPathMs 0 turns it off', async () => {
+  const env = await devServer();
+  const fast = await startTestbed(env);
+  const { handle } = await startCaptureScreenshot(env.client, fast.taskQueue, screenshotEvent(fast.qlik.url('/tempcontent/fast.png'), 'LAB\\fast'));
+  assert.equal((await handle.result()).status, 'stored');
+  const work = await serverWork(handle);
+  assert.equal(work.workflowTasks, 1, 'identity, ticket, download and outcome in one workflow task');
+  assert.equal(work.activityTasks, 0, 'no task-queue round trip for the download');
+  assert.deepEqual(await activityTries(handle, 'downloadAndStoreScreenshot'), { fastPath: 'completed', attempts: [] });
+  assert.equal((await handle.describe()).typedSearchAttributes.get(ScreenshotOutcome), 'stored');
+
+  const regular = await startTestbed(env, { fastPathMs: 0 });
+  const { handle: slow } = await startCaptureScreenshot(env.client, regular.taskQueue, screenshotEvent(regular.qlik.url('/tempcontent/regular.png'), 'LAB\\regular'));
+  assert.equal((await slow.result()).status, 'stored');
+  const before = await serverWork(slow);
+  assert.equal(before.activityTasks, 1);
+  assert.ok(before.workflowTasks >= 2, `the regular activity needs a second workflow task (${before.workflowTasks})`);
+  assert.ok(work.events < before.events, `fewer history events with the fast path (${work.events} vs ${before.events})`);
+  assert.deepEqual(await activityTries(slow, 'downloadAndStoreScreenshot'), { fastPath: 'none', attempts: [1] });
 });

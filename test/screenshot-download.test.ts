@@ -10,7 +10,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { startCaptureScreenshot } from '../client/start-screenshot';
 import type { ScreenshotEvent } from '../common/audit-event';
 import { screenshotEvent, startTestbed, type Testbed } from './helpers/screenshot-testbed';
-import { activityAttempts } from './helpers/workflow-history';
+import { activityTries } from './helpers/workflow-history';
 import { devServer } from './helpers/temporal';
 
 async function capture(bed: Testbed, event: ScreenshotEvent) {
@@ -125,7 +125,9 @@ test('a body over 50 MiB is aborted at the cap: no file, no temporary file, no r
     const before = leftovers(bed);
     const { failure: f, handle } = await failure(bed, screenshotEvent(qlik.url(p), 'LAB\\big'));
     assert.equal(f.type, 'ImageTooLarge');
-    assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [1]);
+    const tries = await activityTries(handle, 'downloadAndStoreScreenshot');
+    assert.deepEqual(tries.attempts, [], 'not retried');
+    assert.match(typeof tries.fastPath === 'object' ? tries.fastPath.failed : '', /cap/, 'the one try: the fast path');
     assert.deepEqual(leftovers(bed), before, 'nothing written');
   }
 });
@@ -148,7 +150,10 @@ test('404 then 200: the download is retried and the retry is visible in history'
   qlik.routes.set('/flaky/404.png', { kind: 'statuses', statuses: [404] });
   const { result, handle } = await capture(bed, screenshotEvent(qlik.url('/flaky/404.png'), 'LAB\\flaky'));
   assert.equal(result.status, 'stored');
-  assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [2]);
+  // The fast path's try got the 404 (its failure is in the marker event); the regular activity's first attempt stored.
+  const tries = await activityTries(handle, 'downloadAndStoreScreenshot');
+  assert.match(typeof tries.fastPath === 'object' ? tries.fastPath.failed : '', /answered 404/);
+  assert.deepEqual(tries.attempts, [1]);
 });
 
 test('QPS answering 503 three times: retried with backoff, then stored; attempts visible in history', async () => {
@@ -156,7 +161,10 @@ test('QPS answering 503 three times: retried with backoff, then stored; attempts
   qlik.faults.ticketStatuses.push(503, 503, 503);
   const { result, handle } = await capture(bed, screenshotEvent(qlik.url('/flaky/qps.png'), 'LAB\\qps503'));
   assert.equal(result.status, 'stored');
-  assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [4]);
+  // The first 503 to the fast path, two to the regular activity's attempts 1 and 2, attempt 3 stored.
+  const tries = await activityTries(handle, 'downloadAndStoreScreenshot');
+  assert.match(typeof tries.fastPath === 'object' ? tries.fastPath.failed : '', /503/);
+  assert.deepEqual(tries.attempts, [3]);
   const described = await handle.describe();
   assert.equal(described.status.name, 'COMPLETED');
 });

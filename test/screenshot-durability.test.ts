@@ -10,36 +10,36 @@ import { startCaptureScreenshot } from '../client/start-screenshot';
 import { runCli, startCli } from './helpers/cli';
 import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
-import { activityAttempts, historyText } from './helpers/workflow-history';
+import { activityTries, historyText } from './helpers/workflow-history';
 
-test('a worker killed mid-download is replaced; one complete file per target, no temporary file', async () => {
+/**
+ * Kills a `qlik-audit worker` process once the `n`th download request for `route` is under way, starts
+ * a second worker, and returns the run's result and how long the whole run took.
+ */
+async function killMidDownload(route: string, bytes: number, chunkDelayMs: number, n: number) {
   const env = await devServer();
   const bed = await startTestbed(env, { startWorker: false });
-  const bytes = 2 * 1024 * 1024;
-  bed.qlik.routes.set('/slow/killed.png', { kind: 'stream', bytes, chunkDelayMs: 60 });
+  bed.qlik.routes.set(route, { kind: 'stream', bytes, chunkDelayMs });
 
   // First worker: a separate process, as in production, killed without warning.
   const doomed = startCli(['worker', '--config', bed.configFile], '"msg":"worker started"', { env: { TEMPORAL_ADDRESS: env.address } });
   await doomed.ready;
-  const { handle } = await startCaptureScreenshot(env.client, bed.taskQueue, screenshotEvent(bed.qlik.url('/slow/killed.png'), 'LAB\\durable'));
+  const { handle } = await startCaptureScreenshot(env.client, bed.taskQueue, screenshotEvent(bed.qlik.url(route), 'LAB\\durable'));
   const started = Date.now();
-  while (!bed.qlik.requests.some((r) => r.path === '/slow/killed.png' && !r.hadTicket)) {
-    assert.ok(Date.now() - started < 30_000, 'the download started');
+  while (bed.qlik.requests.filter((r) => r.path === route && !r.hadTicket).length < n) {
+    assert.ok(Date.now() - started < 30_000, `download ${n} started`);
     await sleep(50);
   }
   await sleep(500); // mid-stream
   doomed.child.kill('SIGKILL');
   await doomed.exited;
   const partial = readdirSync(path.join(bed.dir, 'a')).filter((f) => f.endsWith('.part'));
-  assert.equal(partial.length, 1, 'the killed worker left a partial temporary file behind');
+  assert.ok(partial.length >= 1, 'the killed worker left a partial temporary file behind');
 
-  // Second worker: takes over once the heartbeat timeout notices the first one is gone.
   await bed.startWorker();
   const result = await handle.result();
   assert.equal(result.status, 'stored');
   assert.equal(result.bytes, bytes);
-  assert.ok(Date.now() - started < 60_000, 'noticed within a minute');
-  assert.deepEqual(await activityAttempts(handle, 'downloadAndStoreScreenshot'), [2]);
   for (const target of ['a', 'b']) {
     const files = readdirSync(path.join(bed.dir, target)).sort();
     assert.equal(files.length, 2, `${target}: ${files.join(', ')}`);
@@ -47,6 +47,23 @@ test('a worker killed mid-download is replaced; one complete file per target, no
     assert.equal(files[1], `${files[0]}.json`);
     assert.equal(readFileSync(path.join(bed.dir, target, files[0] ?? '')).length, bytes, 'complete');
   }
+  return { handle, seconds: (Date.now() - started) / 1000 };
+}
+
+test('a worker killed in the fast path is replaced: its workflow task times out, the next worker runs it; one complete file per target', async () => {
+  // 2 MiB in ~2 s: the fast path (5 s) would finish it.
+  const { handle, seconds } = await killMidDownload('/slow/killed-fast.png', 2 * 1024 * 1024, 60, 1);
+  assert.deepEqual(await activityTries(handle, 'downloadAndStoreScreenshot'), { fastPath: 'completed', attempts: [] });
+  assert.ok(seconds < 40, `noticed within the workflow task timeout (${seconds} s)`);
+});
+
+test('a worker killed in the regular activity is replaced within the heartbeat timeout; one complete file per target', async () => {
+  // 2 MiB in ~6.4 s: the fast path gives up at 5 s, the regular activity downloads it again.
+  const { handle, seconds } = await killMidDownload('/slow/killed.png', 2 * 1024 * 1024, 200, 2);
+  const tries = await activityTries(handle, 'downloadAndStoreScreenshot');
+  assert.notEqual(tries.fastPath, 'completed');
+  assert.deepEqual(tries.attempts, [2], 'the second attempt, on the second worker');
+  assert.ok(seconds < 60, `noticed within a minute (${seconds} s)`);
 });
 
 test('tickets and session ids never appear in workflow history or logs', async () => {

@@ -1,11 +1,13 @@
 // captureScreenshot: one durable run per Audit.qs `screenshot.url.received` event (SPEC 3).
 //   1. parseIdentity (local activity): who is the user, which virtual proxy? Unusable → `skipped`, no HTTP at all.
 //   2. downloadAndStoreScreenshot: QPS ticket (or cached proxy session) over mutual TLS, download with
-//      every redirect hop allow-listed, atomic write to every storage target. Transient failures retry
-//      with backoff; heartbeats let another worker take over within ~20 s if this one dies.
+//      every redirect hop allow-listed, atomic write to every storage target. The first attempt runs
+//      as a local activity in the same workflow task (the fast path: one workflow task per screenshot,
+//      no activity task); if it is slow or fails transiently, the run continues with the regular
+//      activity: retries with backoff, heartbeats that let another worker take over within ~20 s.
 //   3. recordScreenshotOutcome (local activity): the outcome (stored, skipped, blocked or failed) into the audit trail.
 // The outcome is put where operators look: search attributes, current details, the result, the store.
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, log, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, log, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ScreenshotEvent } from '../common/audit-event';
 import { NON_RETRYABLE_TYPES } from '../common/failure-types';
@@ -58,6 +60,52 @@ function downloadActivity(summary: string, policy: DownloadPolicy | undefined) {
   }).downloadAndStoreScreenshot;
 }
 
+/**
+ * The fast path: one attempt as a local activity, in the workflow task that parsed the identity, so
+ * the common screenshot costs one workflow task and no activity task. Never retried here: a slow or
+ * failed attempt is handed to the regular activity, whose retries and heartbeats are in history.
+ */
+function fastDownloadActivity(summary: string, timeoutMs: number) {
+  return proxyLocalActivities<Activities>({
+    startToCloseTimeout: timeoutMs,
+    retry: { maximumAttempts: 1, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+    summary: `${summary} (fast path)`,
+  }).downloadAndStoreScreenshot;
+}
+
+/** A failure no retry can fix (bad input or config), or the run's own cancellation: no fallback. */
+function isFinal(err: unknown): boolean {
+  if (isCancellation(err)) return true;
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && (cause.nonRetryable || NON_RETRYABLE_TYPES.includes(cause.type ?? ''));
+}
+
+/**
+ * A local activity's final failure reaches the workflow unwrapped; wrapped like the regular
+ * activity's, a failed run looks the same to its clients whichever path failed.
+ */
+function asActivityFailure(err: unknown): unknown {
+  if (!(err instanceof ApplicationFailure)) return err;
+  return new ActivityFailure('Activity task failed', 'downloadAndStoreScreenshot', undefined, 'NON_RETRYABLE_FAILURE', undefined, err);
+}
+
+async function downloadAndStore(event: ScreenshotEvent, identity: Extract<CaptureIdentity, { status: 'ok' }>): Promise<ScreenshotResult> {
+  const summary = describeDownload(identity, new URL(event.payload.event.screenshotUrl).host);
+  const fastPathMs = identity.policy?.fastPathMs;
+  // The budget comes from parseIdentity's recorded result, so a replay takes the same branch.
+  if (fastPathMs && patched('screenshot-fast-path')) {
+    try {
+      return await fastDownloadActivity(summary, fastPathMs)({ event, identity });
+    } catch (err) {
+      if (isFinal(err)) throw asActivityFailure(err);
+      // Visible in the UI while the regular activity retries: why the fast path did not do it.
+      log.info('fast path did not finish; continuing with the regular activity', { cause: describeFailure(err) });
+      setCurrentDetails(`fast path did not finish (${describeFailure(err)}); retrying as a regular activity`);
+    }
+  }
+  return downloadActivity(summary, identity.policy)({ event, identity });
+}
+
 function describeDownload(identity: Extract<CaptureIdentity, { status: 'ok' }>, host: string): string {
   if (!identity.ticketUser) return `Download from ${host} (no ticket) and store`;
   const user = `${identity.ticketUser.userDirectory}\\${identity.ticketUser.userId}`;
@@ -90,9 +138,8 @@ export async function captureScreenshot(event: ScreenshotEvent): Promise<Screens
   if (identity.status === 'skipped') {
     result = { workflowId, status: 'skipped', reason: identity.reason, savedPaths: [] };
   } else {
-    const host = new URL(event.payload.event.screenshotUrl).host;
     try {
-      result = await downloadActivity(describeDownload(identity, host), identity.policy)({ event, identity });
+      result = await downloadAndStore(event, identity);
     } catch (err) {
       upsertSearchAttributes([{ key: ScreenshotOutcome, value: 'failed' }]);
       setCurrentDetails(`**failed** ${describeFailure(err)}`);

@@ -34,3 +34,33 @@ export async function activityAttempts(handle: WorkflowHandle, activityType: str
   }
   return attempts;
 }
+
+export interface DownloadTries {
+  /** The fast path (one local-activity attempt in the workflow task): not taken, stored, or failed with this cause. */
+  fastPath: 'none' | 'completed' | { failed: string };
+  /** Attempt numbers of every regular (task-queue) activity started afterwards, as activityAttempts. */
+  attempts: number[];
+}
+
+/**
+ * Every try of an activity as an operator reads it in the UI: the local-activity attempt (a marker
+ * event, with its failure) and the regular activity's attempts.
+ */
+export async function activityTries(handle: WorkflowHandle, activityType: string): Promise<DownloadTries> {
+  const history = await handle.fetchHistory();
+  let fastPath: DownloadTries['fastPath'] = 'none';
+  for (const event of history.events ?? []) {
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_local_activity') continue;
+    const data = marker.details?.data?.payloads?.[0]?.data;
+    const info = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }) : {};
+    if (info.activity_type !== activityType) continue;
+    fastPath = marker.failure ? { failed: failureText(marker.failure) } : 'completed';
+  }
+  return { fastPath, attempts: await activityAttempts(handle, activityType) };
+}
+
+function failureText(failure: { message?: string | null; cause?: unknown }): string {
+  const cause = failure.cause as { message?: string | null; cause?: unknown } | null | undefined;
+  return cause ? `${failure.message ?? ''}: ${failureText(cause)}` : (failure.message ?? '');
+}
