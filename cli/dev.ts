@@ -218,7 +218,8 @@ export async function devCommand(argv: string[]): Promise<number> {
     }
     worker = await unlessAborted(startWorker(config, logger, { auditStore: store }), interrupted.signal);
     step(4, 'starting the event receiver ...');
-    receiver = await unlessAborted(startReceiver(config, logger, { store }), interrupted.signal);
+    // On the worker's connection: screenshot runs start eagerly on this worker.
+    receiver = await unlessAborted(startReceiver(config, logger, { store, workerConnection: worker.connection }), interrupted.signal);
 
     say('');
     say(`Temporal Web UI:  ${server.uiUrl}`);

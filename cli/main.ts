@@ -11,6 +11,7 @@ const commands: Record<string, { load: () => Promise<Command>; summary: string }
   dev: { load: async () => (require('./dev') as typeof import('./dev')).devCommand, summary: 'local stack: Temporal dev server + UI, worker (--demo: with sample data)' },
   worker: { load: async () => (require('./worker') as typeof import('./worker')).workerCommand, summary: 'run a worker for all workflows and activities' },
   receiver: { load: async () => (require('./receiver') as typeof import('./receiver')).receiverCommand, summary: 'run the event API (POST /api/v1/audit-event, Butler SOS compatible)' },
+  serve: { load: async () => (require('./serve') as typeof import('./serve')).serveCommand, summary: 'worker and event API in one process (screenshot runs start eagerly on it)' },
   setup: { load: async () => (require('./setup') as typeof import('./setup')).setupCommand, summary: 'prepare the Temporal namespace (search attributes); run once per namespace' },
   logs: { load: async () => (require('./logs') as typeof import('./logs')).logsCommand, summary: 'AuditSecurity logs: verify, ingest, schedule, verify-store' },
   audit: { load: async () => (require('./audit') as typeof import('./audit')).auditCommand, summary: "the audit trail: a user's timeline, evidence bundles, the retention schedule" },

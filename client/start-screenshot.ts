@@ -12,6 +12,17 @@ export interface StartedScreenshot {
   workflowId: string;
   runId: string;
   handle: WorkflowHandle<typeof captureScreenshot>;
+  /** The server handed the run's first workflow task straight to a worker of this process. */
+  eagerlyStarted?: boolean;
+}
+
+export interface StartOptions {
+  /**
+   * Eager workflow start: the start request asks the server to hand the first workflow task back
+   * in its response to a worker polling the task queue in this process, skipping one round trip
+   * through matching. Needs a client on that worker's NativeConnection (`qlik-audit dev`).
+   */
+  eager?: boolean;
 }
 
 /** One line the Temporal UI shows in the run list: user, app, sheet. */
@@ -20,7 +31,7 @@ export function screenshotSummary(event: ScreenshotEvent): string {
   return `Screenshot for ${user || '(no user)'} in app ${appName || '(no app)'} / sheet ${sheetName || '(no sheet)'}`.slice(0, 200);
 }
 
-export async function startCaptureScreenshot(client: Client, taskQueue: string, event: ScreenshotEvent): Promise<StartedScreenshot> {
+export async function startCaptureScreenshot(client: Client, taskQueue: string, event: ScreenshotEvent, options: StartOptions = {}): Promise<StartedScreenshot> {
   const workflowId = screenshotWorkflowId(event.eventId);
   const context = eventContext(event);
   const user = parseQlikIdentity(context.user ?? '');
@@ -33,6 +44,7 @@ export async function startCaptureScreenshot(client: Client, taskQueue: string, 
       // Completed (stored, skipped, blocked): never again. Failed — its retry window ran out, or it
       // was refused — a repost starts a fresh run (e.g. after the outage or the access fix).
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      ...(options.eager ? { requestEagerStart: true } : {}),
       staticSummary: screenshotSummary(event),
       staticDetails: `Audit.qs event ${event.eventId} (correlation ${event.correlationId || 'none'}) at ${event.timestamp}`,
       typedSearchAttributes: [
@@ -45,7 +57,7 @@ export async function startCaptureScreenshot(client: Client, taskQueue: string, 
           : []),
       ],
     });
-    return { workflowId, runId: handle.firstExecutionRunId, handle };
+    return { workflowId, runId: handle.firstExecutionRunId, handle, eagerlyStarted: handle.eagerlyStarted };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const handle = client.workflow.getHandle<typeof captureScreenshot>(workflowId);

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, exist
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { buildChains, discoverLogFiles } from '../audit-log/log-files';
 import { KNOWN_EVENT_TYPES, validateAuditEvent, type AuditEvent } from '../common/audit-event';
 import { createReceiver } from '../client/receiver/server';
@@ -163,9 +164,47 @@ test('a receiver killed right after its 202 lost nothing; a receiver beside a wo
     const refused = await runCli(['receiver', '--config', configFile]);
     assert.equal(refused.status, 1);
     assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
-    assert.match(refused.stderr, new RegExp(`open in process ${process.pid} .*run receiver and worker in one process \\(qlik-audit dev\\), or use PostgreSQL \\(auditSecurityLog\\.store: postgres://`));
+    assert.match(refused.stderr, new RegExp(`open in process ${process.pid} .*run receiver and worker in one process \\(qlik-audit serve\\), or use PostgreSQL \\(auditSecurityLog\\.store: postgres://`));
   } finally {
     await held.close();
+  }
+});
+
+test('qlik-audit serve: worker and receiver in one process share an embedded store; screenshot runs start eagerly; SIGTERM stops both', async () => {
+  const env = await devServer();
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-serve-'));
+  const port = await freePort();
+  const taskQueue = `serve-${randomUUID()}`;
+  const raw = parseYaml(readFileSync(bed.configFile, 'utf8')) as Record<string, Record<string, unknown>>;
+  const configFile = path.join(dir, 'config.yaml');
+  const embedded = path.join(dir, 'auditdb');
+  writeFileSync(configFile, stringifyYaml({ ...raw, temporal: { address: env.address, taskQueue }, eventApi: { port }, auditSecurityLog: { store: `pglite:${embedded}` } }));
+  const serve = startCli(['serve', '--config', configFile, '--log-format', 'json'], '"msg":"receiver listening"');
+  await serve.ready;
+  const post = (event: object) => fetch(`http://127.0.0.1:${port}/api/v1/audit-event`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  const shot = screenshotEvent(bed.qlik.url('/tempcontent/serve/shot.png'), ADMIN);
+  const selection = auditQsEvent('selection.state.changed', ADMIN, new Date().toISOString(), { selectionTxnId: randomUUID(), details: [{ field: 'Region', values: ['Nordics'] }] });
+  try {
+    const accepted = await post(shot);
+    assert.equal(accepted.status, 202);
+    const { workflowId } = (await accepted.json()) as { workflowId: string };
+    assert.equal(((await env.client.workflow.getHandle(workflowId).result()) as { status: string }).status, 'stored');
+    assert.equal((await post(selection)).status, 202);
+    const started = serve.output().stderr.split('\n').find((line) => line.includes('"msg":"screenshot workflow started"')) ?? '';
+    assert.match(started, /"eager":true/, `the run was started eagerly on this process's worker: ${started}`);
+  } finally {
+    serve.child.kill('SIGTERM');
+  }
+  assert.equal(await serve.exited, 0, serve.output().stderr);
+  // Both wrote to the one embedded store, which is closed again (this process can open it).
+  const store = await openStore(`pglite:${embedded}`);
+  try {
+    const { rows: events } = await store.query<{ type: string }>('SELECT type FROM audit_events WHERE event_id = $1', [selection.eventId]);
+    assert.deepEqual(events, [{ type: 'selection.state.changed' }], 'the receiver stored the event');
+    const { rows: outcomes } = await store.query<{ status: string }>('SELECT status FROM screenshot_outcomes WHERE event_id = $1', [shot.eventId]);
+    assert.deepEqual(outcomes, [{ status: 'stored' }], 'the worker recorded the outcome');
+  } finally {
+    await store.close();
   }
 });
 

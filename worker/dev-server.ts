@@ -82,6 +82,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     // Eager activity dispatch: the worker that completes a workflow task may run the activity it just
     // scheduled at once, without a round trip through the task queue (the worker side is on by default).
     '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+    // Eager workflow start: the receiver shares the worker's connection, so a screenshot run's first
+    // workflow task comes back with the start response, to this process's worker.
+    '--dynamic-config-value', 'system.enableEagerWorkflowStart=true',
     ...(options.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
   ];
   const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });

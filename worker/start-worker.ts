@@ -11,6 +11,8 @@ import { bundleWorkflowsInChild } from './workflow-bundle';
 
 export interface RunningWorker {
   worker: Worker;
+  /** The worker's connection: a client on it can start workflows eagerly on this worker (closed when the worker stops). */
+  connection: NativeConnection;
   /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startWorker(config: Config, logger: Logger, options: { aud
     .finally(() => connection.close());
   return {
     worker,
+    connection,
     done,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -46,6 +46,8 @@ export interface ReceiverOptions {
   tls?: ReceiverTls;
   /** Where Temporal is, for error messages. */
   temporal?: { address: string; namespace: string };
+  /** Eager workflow start: `client` is on the connection of a worker in this process (dev, serve). */
+  eagerStart?: boolean;
 }
 
 /** `origin` for @fastify/cors: the request's origin when allowed, else false (then no CORS header at all). */
@@ -177,8 +179,9 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     }
     const workflowId = screenshotWorkflowId(eventId);
     const started = performance.now();
+    let eager = false;
     try {
-      await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startCaptureScreenshot(client, taskQueue, event));
+      ({ eagerlyStarted: eager = false } = await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startCaptureScreenshot(client, taskQueue, event, { eager: options.eagerStart })));
     } catch (err) {
       const cause = classifyTemporalError(err, temporal);
       if (cause.transient) {
@@ -191,7 +194,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     }
     metrics.observeStart((performance.now() - started) / 1000);
     metrics.count(type, 'accepted');
-    log.info({ ...ids, workflowId }, 'screenshot workflow started');
+    log.info({ ...ids, workflowId, ...(options.eagerStart ? { eager } : {}) }, 'screenshot workflow started');
     return reply.code(202).send({ status: 'accepted', eventId, workflowId });
   });
 

@@ -4,6 +4,7 @@
 // committed there. An embedded (PGlite) store has one opener: `dev` hands the worker's handle over;
 // a receiver of its own on a store a worker holds stops at once, pointing to PostgreSQL.
 import { Client, Connection } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../../common/config';
 import type { Logger } from '../../common/logger';
 import { temporalTarget } from '../temporal-target';
@@ -28,44 +29,58 @@ async function openReceiverStore(url: string): Promise<AuditStore> {
     const embedded = url.startsWith('pglite:') && (err as Error).name === 'StoreLockedError';
     throw new Error(
       embedded
-        ? `${message}. The receiver stores Audit.qs events in auditSecurityLog.store: run receiver and worker in one process (qlik-audit dev), or use PostgreSQL (auditSecurityLog.store: postgres://user@host:5432/db)`
+        ? `${message}. The receiver stores Audit.qs events in auditSecurityLog.store: run receiver and worker in one process (qlik-audit serve), or use PostgreSQL (auditSecurityLog.store: postgres://user@host:5432/db)`
         : `the receiver cannot open the audit store (auditSecurityLog.store): ${message}`,
       { cause: err },
     );
   }
 }
 
-export async function startReceiver(config: Config, logger: Logger, options: { port?: number; store?: AuditStore } = {}): Promise<RunningReceiver> {
+export interface StartReceiverOptions {
+  port?: number;
+  store?: AuditStore;
+  /**
+   * The connection of a worker in this process (`dev`, `serve`): screenshot runs are then started
+   * eagerly — the server hands the first workflow task back with the start response, to that worker.
+   * The worker checked the namespace and closes the connection.
+   */
+  workerConnection?: NativeConnection;
+}
+
+export async function startReceiver(config: Config, logger: Logger, options: StartReceiverOptions = {}): Promise<RunningReceiver> {
   const target = temporalTarget(config);
   const tls = loadReceiverTls(config); // before connecting: a bad certificate is one line, at once
-  const connection = Connection.lazy({ address: target.address, apiKey: target.apiKey, tls: target.tls });
-  const client = new Client({ connection, namespace: target.namespace });
+  const shared = options.workerConnection;
+  const connection = shared ? undefined : Connection.lazy({ address: target.address, apiKey: target.apiKey, tls: target.tls });
+  const client = new Client({ connection: shared ?? connection, namespace: target.namespace });
   // Missing search attributes would fail every screenshot start: stop now with the fix. Temporal being
   // down is no reason not to start (the receiver answers 503 until it is back).
-  try {
-    await connection.withDeadline(Date.now() + 5000, () => requireSearchAttributes(connection, target.namespace));
-  } catch (err) {
-    if (err instanceof NamespaceNotReadyError || !classifyTemporalError(err, target).transient) {
-      await connection.close();
-      throw err;
+  if (connection) {
+    try {
+      await connection.withDeadline(Date.now() + 5000, () => requireSearchAttributes(connection, target.namespace));
+    } catch (err) {
+      if (err instanceof NamespaceNotReadyError || !classifyTemporalError(err, target).transient) {
+        await connection.close();
+        throw err;
+      }
+      logger.warn({ temporal: target.address }, 'could not check the namespace search attributes: Temporal is unreachable; starting anyway (screenshot events get 503 until it is back)');
     }
-    logger.warn({ temporal: target.address }, 'could not check the namespace search attributes: Temporal is unreachable; starting anyway (screenshot events get 503 until it is back)');
   }
   let store: AuditStore;
   try {
     store = options.store ?? (await openReceiverStore(config.auditSecurityLog.store));
   } catch (err) {
-    await connection.close();
+    await connection?.close();
     throw err;
   }
   const ownStore = options.store ? undefined : store; // closed here only when opened here
   const events = createEventWriter(store, { inFlight: config.auditSecurityLog.store.startsWith('pglite:') ? 1 : 2 });
-  const app = await createReceiver({ config, client, taskQueue: target.taskQueue, logger, tls, temporal: target, events });
+  const app = await createReceiver({ config, client, taskQueue: target.taskQueue, logger, tls, temporal: target, events, eagerStart: shared !== undefined });
   const port = options.port ?? config.eventApi.port;
   try {
     await app.listen({ host: config.eventApi.host, port });
   } catch (err) {
-    await connection.close();
+    await connection?.close();
     await ownStore?.close();
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(`cannot listen on ${config.eventApi.host}:${port} (eventApi.host / eventApi.port): ${code ?? (err as Error).message}`);
@@ -91,7 +106,7 @@ export async function startReceiver(config: Config, logger: Logger, options: { p
     async close() {
       await app.close(); // no new requests; those in flight finish
       await events.close();
-      await connection.close();
+      await connection?.close();
       await ownStore?.close();
     },
   };

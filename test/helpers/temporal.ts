@@ -58,6 +58,8 @@ export function devServer(): Promise<TestWorkflowEnvironment> {
           searchAttributes,
           ui: true, // the Web UI on port + 1000, for the browser tests
           log: { format: 'json', level: 'error' },
+          // As `qlik-audit dev` runs it: runs started on a worker's own connection may start eagerly.
+          extraArgs: ['--dynamic-config-value', 'system.enableEagerWorkflowStart=true'],
         },
       });
     dev = startWithRetry(start);
