@@ -84,6 +84,7 @@ async function unstoredRows(sql: TxSql, file: LogFile, rows: EncodedRow[]): Prom
 const DIGEST_CHAIN_LOCK = 7223372036; // one digest chain: one writer at a time
 
 interface Batch {
+  file: LogFile;
   rows: EncodedRow[];
   findings: Finding[];
   progress: FileProgress;
@@ -93,15 +94,26 @@ interface Batch {
 }
 
 /**
- * Rows, findings, digest and checkpoint of one batch: all or nothing, in five round trips (the rows
- * in one COPY). Only when a row is already stored does the batch go again, without such rows.
+ * The batches of one transaction, with the rows each stores: small files (a day's 20 rows) share a
+ * transaction, so a chain of daily files costs a commit per ~batchSize rows, not per file. Each file
+ * keeps its own digest-chain entry and checkpoint, as if committed alone.
  */
-async function commitBatch(store: AuditStore, file: LogFile, batch: Batch, runId: string, key: DigestKey | undefined): Promise<number> {
+type Group = { batch: Batch; rows: EncodedRow[] }[];
+
+/**
+ * Rows, findings, digests and checkpoints of a group of batches: all or nothing, in six round trips
+ * (all rows in one COPY). Only when a row is already stored does the group go again, without such rows.
+ */
+async function commitGroup(store: AuditStore, batches: Batch[], runId: string, key: DigestKey | undefined): Promise<number[]> {
   try {
-    return await store.transaction((sql) => writeBatch(sql, file, batch, runId, batch.rows, key), { lock: DIGEST_CHAIN_LOCK });
+    return await store.transaction((sql) => writeGroup(sql, batches.map((batch) => ({ batch, rows: batch.rows })), runId, key), { lock: DIGEST_CHAIN_LOCK });
   } catch (err) {
     if (!isDuplicateRow(err)) throw err;
-    return store.transaction(async (sql) => writeBatch(sql, file, batch, runId, await unstoredRows(sql, file, batch.rows), key), { lock: DIGEST_CHAIN_LOCK });
+    return store.transaction(async (sql) => {
+      const group: Group = [];
+      for (const batch of batches) group.push({ batch, rows: batch.rows.length > 0 ? await unstoredRows(sql, batch.file, batch.rows) : [] });
+      return writeGroup(sql, group, runId, key);
+    }, { lock: DIGEST_CHAIN_LOCK });
   }
 }
 
@@ -116,63 +128,86 @@ function parameters() {
 }
 
 /**
- * Rows (one COPY), findings, the digest-chain entry and the checkpoint of one batch. Findings already
- * stored (the same kind on the same line, met again) are not stored twice, so the entry covers the
- * findings as inserted, in id order — as verify-store reads them back.
+ * Rows (one COPY), findings, the digest-chain entries and the checkpoints of a group of batches, in
+ * order. Findings already stored (the same kind on the same line, met again) are not stored twice, so
+ * each entry covers its findings as inserted, in id order — as verify-store reads them back.
  */
-async function writeBatch(sql: TxSql, file: LogFile, batch: Batch, runId: string, rows: EncodedRow[], key: DigestKey | undefined): Promise<number> {
-  const { rows: head } = await sql.query<{ id: string; previous: string }>(
-    `SELECT nextval(pg_get_serial_sequence('audit_batches', 'id')) AS id,
+async function writeGroup(sql: TxSql, group: Group, runId: string, key: DigestKey | undefined): Promise<number[]> {
+  const { rows: head } = await sql.query<{ ids: string[]; previous: string }>(
+    `SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('audit_batches', 'id')) FROM generate_series(1, $2::int)) AS ids,
             COALESCE((SELECT digest FROM audit_batches ORDER BY id DESC LIMIT 1), $1) AS previous`,
-    [GENESIS_DIGEST],
+    [GENESIS_DIGEST, group.length],
   );
-  const batchId = String(head[0]?.id);
-  const previous = head[0]?.previous ?? GENESIS_DIGEST;
-  const fileName = path.basename(file.path);
-  if (rows.length > 0) await sql.copyFrom('audit_rows', COPY_COLUMNS, copyBatch(rows, batchId));
+  // In chain order: verify-store walks the entries by id.
+  const ids = (head[0]?.ids ?? []).map(String).sort((a, b) => Number(a) - Number(b));
+  let previous = head[0]?.previous ?? GENESIS_DIGEST;
+  const copy = group.map(({ rows }, i) => (rows.length > 0 ? copyBatch(rows, ids[i] as string) : '')).join('');
+  if (copy) await sql.copyFrom('audit_rows', COPY_COLUMNS, copy);
 
-  const { findings } = batch;
-  let stored: Record<string, unknown>[] = [];
+  const findings = group.flatMap(({ batch }, i) => batch.findings.map((finding) => ({ finding, file: batch.file, batchId: ids[i] as string })));
+  const stored = new Map<string, Record<string, unknown>[]>();
   if (findings.length > 0) {
     const f = parameters();
-    ({ rows: stored } = await sql.query(
+    const { rows } = await sql.query<Record<string, unknown>>(
       `INSERT INTO audit_findings (run_id, kind, severity, machine, service, file_name, path, line, sequence, detail, batch_id)
-       SELECT ${f.p(runId)}, u.kind, u.severity, ${f.p(file.machine)}, ${f.p(file.service)}, u.file_name, u.path, u.line, u.sequence, u.detail, ${f.p(batchId)}
-       FROM unnest(${f.p(findings.map((x) => x.kind))}::text[], ${f.p(findings.map((x) => x.severity))}::text[], ${f.p(findings.map((x) => path.basename(x.file)))}::text[],
-                   ${f.p(findings.map((x) => x.file))}::text[], ${f.p(findings.map((x) => x.line))}::int[], ${f.p(findings.map((x) => x.sequence ?? null))}::bigint[],
-                   ${f.p(findings.map((x) => x.detail))}::text[]) WITH ORDINALITY AS u(kind, severity, file_name, path, line, sequence, detail, n)
+       SELECT ${f.p(runId)}, u.kind, u.severity, u.machine, u.service, u.file_name, u.path, u.line, u.sequence, u.detail, u.batch_id
+       FROM unnest(${f.p(findings.map((x) => x.finding.kind))}::text[], ${f.p(findings.map((x) => x.finding.severity))}::text[],
+                   ${f.p(findings.map((x) => x.file.machine))}::text[], ${f.p(findings.map((x) => x.file.service))}::text[],
+                   ${f.p(findings.map((x) => path.basename(x.finding.file)))}::text[], ${f.p(findings.map((x) => x.finding.file))}::text[],
+                   ${f.p(findings.map((x) => x.finding.line))}::int[], ${f.p(findings.map((x) => x.finding.sequence ?? null))}::bigint[],
+                   ${f.p(findings.map((x) => x.finding.detail))}::text[], ${f.p(findings.map((x) => x.batchId))}::bigint[])
+            WITH ORDINALITY AS u(kind, severity, machine, service, file_name, path, line, sequence, detail, batch_id, n)
        ORDER BY u.n
        ON CONFLICT (machine, service, file_name, line, kind) DO NOTHING
-       RETURNING id, kind, severity, machine, service, file_name, path, line, sequence, detail`,
+       RETURNING id, batch_id, kind, severity, machine, service, file_name, path, line, sequence, detail`,
       f.values,
-    ));
-    stored.sort((a, b) => Number(a.id) - Number(b.id));
+    );
+    rows.sort((a, b) => Number(a.id) - Number(b.id));
+    for (const { batch_id, ...finding } of rows) stored.set(String(batch_id), [...(stored.get(String(batch_id)) ?? []), finding]);
   }
 
-  const first = batch.rows[0];
+  // Each batch's chain entry (when it stored rows or findings) and its file's checkpoint.
+  const entries: Record<string, unknown>[] = [];
+  const checkpoints: Record<string, unknown>[] = [];
+  group.forEach(({ batch, rows }, i) => {
+    const { file } = batch;
+    const fileName = path.basename(file.path);
+    const ours = stored.get(ids[i] as string) ?? [];
+    const content = {
+      machine: file.machine,
+      service: file.service,
+      fileName,
+      rowCount: rows.length,
+      findingCount: ours.length,
+      rowsHash: listHash(rows.map((r) => r.digest)),
+      findingsHash: listHash(ours.map((x) => lineChecksum(findingLine(x)))),
+    };
+    if (content.rowCount + content.findingCount > 0) {
+      const digest = batchDigest(previous, content, key);
+      entries.push({ id: ids[i], machine: content.machine, service: content.service, file_name: fileName, row_count: content.rowCount, finding_count: content.findingCount, rows_hash: content.rowsHash, findings_hash: content.findingsHash, prev_digest: previous, digest });
+      previous = digest;
+    }
+    const first = batch.rows[0];
+    checkpoints.push({
+      machine: file.machine, service: file.service, file_name: fileName, path: file.path, live: file.live, closed_at: file.closedAt,
+      checkpoint_offset: batch.progress.offset, checkpoint_line: batch.progress.line, chain_state: batch.state, first_checksum: first?.checksum ?? null,
+      complete: batch.complete, rows: batch.rows.length, first_sequence: first?.sequence ?? null, last_sequence: batch.rows.at(-1)?.sequence ?? null, signature: batch.summary.signature,
+    });
+  });
   const { values, p } = parameters();
-  const content = {
-    machine: file.machine,
-    service: file.service,
-    fileName,
-    rowCount: rows.length,
-    findingCount: stored.length,
-    rowsHash: listHash(rows.map((r) => r.digest)),
-    findingsHash: listHash(stored.map((x) => lineChecksum(findingLine(x)))),
-  };
-  const digest = batchDigest(previous, content, key);
-  // The chain entry (for a batch that stored rows or findings) and the file's checkpoint, in one statement.
   await sql.query(
     `WITH batch AS (
        INSERT INTO audit_batches (id, run_id, machine, service, file_name, row_count, finding_count, rows_hash, findings_hash, keyed, key_id, prev_digest, digest)
-       SELECT ${p(batchId)}, ${p(runId)}, ${p(content.machine)}, ${p(content.service)}, ${p(fileName)}, ${p(content.rowCount)}, ${p(content.findingCount)},
-              ${p(content.rowsHash)}, ${p(content.findingsHash)}, ${p(key !== undefined)}, ${p(key?.id ?? null)}, ${p(previous)}, ${p(digest)}
-       WHERE ${p(content.rowCount + content.findingCount)}::int > 0
+       SELECT e.id, ${p(runId)}, e.machine, e.service, e.file_name, e.row_count, e.finding_count, e.rows_hash, e.findings_hash, ${p(key !== undefined)}, ${p(key?.id ?? null)}, e.prev_digest, e.digest
+       FROM jsonb_to_recordset(${p(JSON.stringify(entries))}::jsonb) AS e(id bigint, machine text, service text, file_name text, row_count int, finding_count int,
+                                                                   rows_hash text, findings_hash text, prev_digest text, digest text)
+       ORDER BY e.id
      )
      INSERT INTO audit_files (machine, service, file_name, path, live, closed_at, checkpoint_offset, checkpoint_line, chain_state, first_checksum, complete, rows, first_sequence, last_sequence, signature)
-     VALUES (${p(file.machine)}, ${p(file.service)}, ${p(fileName)}, ${p(file.path)}, ${p(file.live)}, ${p(file.closedAt)}, ${p(batch.progress.offset)}, ${p(batch.progress.line)},
-             ${p(JSON.stringify(batch.state))}, ${p(first?.checksum ?? null)}, ${p(batch.complete)}, ${p(batch.rows.length)}, ${p(first?.sequence ?? null)},
-             ${p(batch.rows.at(-1)?.sequence ?? null)}, ${p(batch.summary.signature)})
+     SELECT c.machine, c.service, c.file_name, c.path, c.live, c.closed_at, c.checkpoint_offset, c.checkpoint_line, c.chain_state, c.first_checksum, c.complete, c.rows, c.first_sequence, c.last_sequence, c.signature
+     FROM jsonb_to_recordset(${p(JSON.stringify(checkpoints))}::jsonb) AS c(machine text, service text, file_name text, path text, live boolean, closed_at timestamptz,
+                                                                    checkpoint_offset bigint, checkpoint_line int, chain_state jsonb, first_checksum text, complete boolean,
+                                                                    rows int, first_sequence bigint, last_sequence bigint, signature text)
      ON CONFLICT (machine, service, file_name) DO UPDATE SET
        path = EXCLUDED.path, live = EXCLUDED.live, closed_at = EXCLUDED.closed_at,
        checkpoint_offset = EXCLUDED.checkpoint_offset, checkpoint_line = EXCLUDED.checkpoint_line, chain_state = EXCLUDED.chain_state,
@@ -181,7 +216,67 @@ async function writeBatch(sql: TxSql, file: LogFile, batch: Batch, runId: string
        last_sequence = COALESCE(EXCLUDED.last_sequence, audit_files.last_sequence), signature = EXCLUDED.signature, updated_at = now()`,
     values,
   );
-  return rows.length;
+  return group.map(({ rows }) => rows.length);
+}
+
+/**
+ * Commits a chain's batches in order, one transaction in flight while the next chunks are read,
+ * parsed and encoded (PostgreSQL and this process work at the same time), so checkpoints only ever
+ * move forward. Batches of small files are held back and go together, up to `batchSize` rows.
+ */
+class ChainCommitter {
+  private group: Batch[] = [];
+  private rows = 0;
+  private findings = 0;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: AuditStore,
+    private readonly options: IngestOptions & { batchSize: number },
+    private readonly result: ChainResult,
+  ) {}
+
+  /** Queues a batch; a group that is full (or already has this file) goes first. */
+  async add(batch: Batch): Promise<void> {
+    // One statement upserts the group's checkpoints: a file at most once per group.
+    if (this.group.some((b) => b.file.path === batch.file.path)) await this.send();
+    this.group.push(batch);
+    this.rows += batch.rows.length;
+    this.findings += batch.findings.length;
+    if (this.rows >= this.options.batchSize || this.findings >= FINDINGS_PER_BATCH) await this.send();
+  }
+
+  /** Starts committing what is queued, once the commit in flight is done. */
+  async send(): Promise<void> {
+    const batches = this.group;
+    if (batches.length === 0) return;
+    this.group = [];
+    this.rows = 0;
+    this.findings = 0;
+    await this.inFlight;
+    this.options.signal?.throwIfAborted(); // cancelled (or the lock lost) while waiting: start no new commit
+    this.inFlight = commitGroup(this.store, batches, this.options.runId, this.options.digestKey).then((stored) => {
+      batches.forEach((batch, i) => {
+        this.result.rowsStored += stored[i] ?? 0;
+        for (const f of batch.findings) this.result.findings[f.kind] = (this.result.findings[f.kind] ?? 0) + 1;
+      });
+      const last = batches.at(-1) as Batch;
+      this.options.onProgress?.({ file: last.file.path, offset: last.progress.offset, line: last.progress.line, rowsStored: this.result.rowsStored });
+    });
+    this.inFlight.catch(() => undefined); // awaited by the next send or by drain
+  }
+
+  /** Commits everything queued and waits for it. */
+  async drain(): Promise<void> {
+    await this.send();
+    await this.inFlight;
+  }
+
+  /** Waits for the commit in flight without starting another (after a failed or aborted scan). */
+  settle(): Promise<void> {
+    this.group = [];
+    return this.inFlight.catch(() => undefined);
+  }
 }
 
 /**
@@ -218,15 +313,29 @@ const FINDINGS_PER_BATCH = 1000;
 async function ingestChainFiles(store: AuditStore, chain: LogFile[], first: LogFile, options: IngestOptions): Promise<ChainResult> {
   const batchSize = options.batchSize ?? 2000;
   const result: ChainResult = { files: 0, rowsStored: 0, findings: {} };
+  const committer = new ChainCommitter(store, { ...options, batchSize }, result);
+  try {
+    await ingestFiles(store, chain, first, options, batchSize, result, committer);
+    await committer.drain();
+  } finally {
+    await committer.settle(); // never leave a commit running behind a failed or aborted scan
+  }
+  return result;
+}
+
+async function ingestFiles(store: AuditStore, chain: LogFile[], first: LogFile, options: IngestOptions, batchSize: number, result: ChainResult, committer: ChainCommitter): Promise<void> {
   const { rows } = await store.query<FileRecord>('SELECT file_name, live, checkpoint_offset, checkpoint_line, chain_state, first_checksum, complete FROM audit_files WHERE machine = $1 AND service = $2', [first.machine, first.service]);
   const records = new Map(rows.map((r) => [r.file_name, r]));
   /** Records of live files not yet matched to their archive: the live one, and rolled ones waiting. */
   const unarchived = () => [...records.values()].filter((r) => r.live || r.file_name.includes(ROLLED));
   let state = newChainState();
-  const rename = (from: string, to: string, file: LogFile, live: boolean) =>
-    store.query('UPDATE audit_files SET file_name = $1, path = $2, live = $3, closed_at = $4 WHERE machine = $5 AND service = $6 AND file_name = $7', [
+  // Renames happen between files (at a roll-over): what is queued is committed first.
+  const rename = async (from: string, to: string, file: LogFile, live: boolean) => {
+    await committer.drain();
+    await store.query('UPDATE audit_files SET file_name = $1, path = $2, live = $3, closed_at = $4 WHERE machine = $5 AND service = $6 AND file_name = $7', [
       to, file.path, live, file.closedAt, file.machine, file.service, from,
     ]);
+  };
 
   for (const file of chain) {
     options.signal?.throwIfAborted();
@@ -270,8 +379,7 @@ async function ingestChainFiles(store: AuditStore, chain: LogFile[], first: LogF
         };
         const progress = { offset: Number(record.checkpoint_offset), line: record.checkpoint_line };
         const summary = { ...file, rows: 0, firstSequence: null, lastSequence: null, signature: 'absent' as const };
-        await commitBatch(store, file, { rows: [], findings: [finding], progress, state: record.chain_state ?? state, complete: false, summary }, options.runId, options.digestKey);
-        result.findings['truncated-file'] = (result.findings['truncated-file'] ?? 0) + 1;
+        await committer.add({ file, rows: [], findings: [finding], progress, state: record.chain_state ?? state, complete: false, summary });
         state = record.chain_state ?? state;
         continue;
       }
@@ -287,44 +395,28 @@ async function ingestChainFiles(store: AuditStore, chain: LogFile[], first: LogF
     const prefix = filePrefix(file, fileName);
     let pendingRows: EncodedRow[] = [];
     let pendingFindings: Finding[] = [];
-    // One commit in flight while the next chunks are read, parsed and encoded: PostgreSQL and this
-    // process work at the same time. Commits stay in order, so checkpoints only ever move forward.
-    let inFlight: Promise<void> = Promise.resolve();
     const flush = async (progress: FileProgress, complete: boolean) => {
-      const batch = { rows: pendingRows, findings: pendingFindings, progress, state: structuredClone(state), complete, summary: { ...scanner.summary } };
+      const batch = { file, rows: pendingRows, findings: pendingFindings, progress, state: structuredClone(state), complete, summary: { ...scanner.summary } };
       pendingRows = [];
       pendingFindings = [];
-      await inFlight;
-      options.signal?.throwIfAborted(); // cancelled (or heartbeat lost) while waiting: start no new commit
-      inFlight = commitBatch(store, file, batch, options.runId, options.digestKey).then((stored) => {
-        result.rowsStored += stored;
-        for (const f of batch.findings) result.findings[f.kind] = (result.findings[f.kind] ?? 0) + 1;
-        options.onProgress?.({ file: file.path, offset: progress.offset, line: progress.line, rowsStored: result.rowsStored });
-      });
-      inFlight.catch(() => undefined); // awaited by the next flush or at the end of the file
+      await committer.add(batch);
     };
-    try {
-      for await (const items of scanner.scan()) {
-        // The scanner has already moved the chain state past this chunk, so a batch is committed at a
-        // chunk boundary: its checkpoint, state and rows then all describe the same point in the file.
-        for (let i = 0; i < items.length; i++) {
-          const item = items[i] as ScanItem;
-          if (item.type === 'row') pendingRows.push(encodeRow(prefix, item.row));
-          else pendingFindings.push(rolledAway ? nameMissingRange(item.finding, rolledAway) : item.finding);
-          // Let the event loop turn every ~1 ms: the commit in flight streams its COPY data as the
-          // socket drains, so PostgreSQL works while this process parses.
-          if (i % 128 === 127) await yieldToEventLoop();
-        }
-        const last = items.at(-1);
-        if (last && (pendingRows.length >= batchSize || pendingFindings.length >= FINDINGS_PER_BATCH)) {
-          await flush(last.progress, false);
-        }
+    for await (const items of scanner.scan()) {
+      // The scanner has already moved the chain state past this chunk, so a batch is committed at a
+      // chunk boundary: its checkpoint, state and rows then all describe the same point in the file.
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i] as ScanItem;
+        if (item.type === 'row') pendingRows.push(encodeRow(prefix, item.row));
+        else pendingFindings.push(rolledAway ? nameMissingRange(item.finding, rolledAway) : item.finding);
+        // Let the event loop turn every ~1 ms: the commit in flight streams its COPY data as the
+        // socket drains, so PostgreSQL works while this process parses.
+        if (i % 128 === 127) await yieldToEventLoop();
       }
-      await flush(scanner.progress, !file.live);
-    } finally {
-      await inFlight.catch(() => undefined); // never leave a commit running behind a failed or aborted scan
+      const last = items.at(-1);
+      if (last && (pendingRows.length >= batchSize || pendingFindings.length >= FINDINGS_PER_BATCH)) {
+        await flush(last.progress, false);
+      }
     }
-    await inFlight;
+    await flush(scanner.progress, !file.live);
   }
-  return result;
 }
