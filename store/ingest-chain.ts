@@ -343,7 +343,8 @@ async function ingestFiles(store: AuditStore, chain: LogFile[], first: LogFile, 
     let record = records.get(fileName);
     /** Set when this live file follows a rolled one whose archive is missing: the gap is named. */
     let rolledAway: { liveName: string; lastStored: number } | undefined;
-    if (!record && !file.live) {
+    // A new archive may be a live file already (partly) stored; only then is its first row read twice.
+    if (!record && !file.live && unarchived().length > 0) {
       const firstChecksum = await firstRowChecksum(file.path);
       const before = firstChecksum ? unarchived().find((r) => r.first_checksum === firstChecksum) : undefined;
       if (before) {
