@@ -3,7 +3,7 @@
 // nobody), through which virtual proxy, and how the download is retried — or why it is skipped.
 import { eventContext, type ScreenshotEvent } from '../common/audit-event';
 import type { ScreenshotsConfig } from '../common/config';
-import type { CaptureIdentity, DownloadPolicy, SkipReason } from '../common/screenshot-result';
+import { PLAN_VERSION, type CaptureIdentity, type DownloadPolicy, type SkipReason } from '../common/screenshot-result';
 import { parseQlikIdentity } from '../common/qlik-identity';
 import { virtualProxyFromUrl } from './virtual-proxy';
 
@@ -23,6 +23,10 @@ export function downloadPolicy(settings: ScreenshotsConfig): DownloadPolicy {
 }
 
 export function planCapture(event: ScreenshotEvent, settings: ScreenshotsConfig): CaptureIdentity {
+  return { ...planIdentity(event, settings), planVersion: PLAN_VERSION };
+}
+
+function planIdentity(event: ScreenshotEvent, settings: ScreenshotsConfig): CaptureIdentity {
   const user = eventContext(event).user ?? '';
   const eventUser = parseQlikIdentity(user);
   const skip = (reason: SkipReason, detail: string): CaptureIdentity => ({ status: 'skipped', reason, detail, eventUser });

@@ -73,6 +73,8 @@ async function serverWork(handle: WorkflowHandle) {
     workflowTasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
     activityTasks: events.filter((e) => e.activityTaskScheduledEventAttributes).length,
     events: events.length,
+    /** Patch markers (each comes with a TemporalChangeVersion search-attribute upsert: a visibility write). */
+    patches: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length,
   };
 }
 
@@ -84,6 +86,8 @@ test('the fast path: a screenshot costs one workflow task and no activity task; 
   const work = await serverWork(handle);
   assert.equal(work.workflowTasks, 1, 'identity, ticket, download and outcome in one workflow task');
   assert.equal(work.activityTasks, 0, 'no task-queue round trip for the download');
+  assert.equal(work.patches, 0, 'no patch markers: the steps follow from the recorded plan');
+  assert.ok(work.events <= 10, `a short history (${work.events} events)`);
   assert.deepEqual(await activityTries(handle, 'downloadAndStoreScreenshot'), { fastPath: 'completed', attempts: [] });
   assert.equal((await handle.describe()).typedSearchAttributes.get(ScreenshotOutcome), 'stored');
 

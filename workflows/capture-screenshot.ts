@@ -89,11 +89,18 @@ function asActivityFailure(err: unknown): unknown {
   return new ActivityFailure('Activity task failed', 'downloadAndStoreScreenshot', undefined, 'NON_RETRYABLE_FAILURE', undefined, err);
 }
 
+/**
+ * Planned (CaptureIdentity.planVersion) for the steps of this version: they follow from parseIdentity's
+ * recorded result, so no patch marker is needed — each patched() call costs two history events and a
+ * visibility write of TemporalChangeVersion. Runs planned earlier ask patched() as their versions did.
+ */
+const planned = (identity: CaptureIdentity) => (identity.planVersion ?? 1) >= 2;
+
 async function downloadAndStore(event: ScreenshotEvent, identity: Extract<CaptureIdentity, { status: 'ok' }>): Promise<ScreenshotResult> {
   const summary = describeDownload(identity, new URL(event.payload.event.screenshotUrl).host);
   const fastPathMs = identity.policy?.fastPathMs;
   // The budget comes from parseIdentity's recorded result, so a replay takes the same branch.
-  if (fastPathMs && patched('screenshot-fast-path')) {
+  if (fastPathMs && (planned(identity) || patched('screenshot-fast-path'))) {
     try {
       return await fastDownloadActivity(summary, fastPathMs)({ event, identity });
     } catch (err) {
@@ -143,21 +150,21 @@ export async function captureScreenshot(event: ScreenshotEvent): Promise<Screens
     } catch (err) {
       upsertSearchAttributes([{ key: ScreenshotOutcome, value: 'failed' }]);
       setCurrentDetails(`**failed** ${describeFailure(err)}`);
-      await recordOutcome(event, { failure: describeFailure(err) });
+      await recordOutcome(event, identity, { failure: describeFailure(err) });
       throw err;
     }
   }
 
   upsertSearchAttributes([{ key: ScreenshotOutcome, value: result.status }]);
   setCurrentDetails(describeResult(result, context.user || '(no user)', context.appName || '(no app)'));
-  await recordOutcome(event, { result });
+  await recordOutcome(event, identity, { result });
   return result;
 }
 
 /** Indexes the outcome in the audit trail (runs started before the audit trail existed skip it). */
-async function recordOutcome(event: ScreenshotEvent, outcome: { result?: ScreenshotResult; failure?: string }): Promise<void> {
+async function recordOutcome(event: ScreenshotEvent, identity: CaptureIdentity, outcome: { result?: ScreenshotResult; failure?: string }): Promise<void> {
   // Runs started before the audit trail skip it; those started before it was a local activity keep the remote one.
-  const record = patched('audit-trail-outcome-local') ? recordLocally : patched('audit-trail-outcome') ? recordRemotely : undefined;
+  const record = planned(identity) || patched('audit-trail-outcome-local') ? recordLocally : patched('audit-trail-outcome') ? recordRemotely : undefined;
   if (!record) return;
   try {
     await record({ event, ...outcome, startedAt: workflowInfo().startTime.toISOString() });
