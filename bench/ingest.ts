@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     const results: Record<string, { rows: number; seconds: number; maxRssMb: number }> = {};
     const pglite = values.store.startsWith('pglite:');
     for (const name of ['read', 'verify', 'ingest', 'keyed', ...(pglite ? [] : ['copy'])]) {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', __filename, '--phase', name, '--dir', dir, '--store', values.store as string], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const out = execFileSync(process.execPath, ['--import', 'tsx', __filename, '--phase', name, '--dir', dir, '--store', values.store as string, ...(values['batch-size'] ? ['--batch-size', values['batch-size']] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
       const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
       results[name] = r;
       process.stdout.write(`${name.padEnd(7)} ${String(Math.round(r.rows / r.seconds)).padStart(9)} rows/s  ${r.seconds.toFixed(1).padStart(6)} s  peak RSS ${r.maxRssMb.toFixed(0)} MB\n`);
