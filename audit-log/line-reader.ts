@@ -1,7 +1,8 @@
 // Reads a log file line by line as raw bytes, with the byte offset of every line, starting at any
 // offset (so ingestion can resume mid-file). Memory stays constant: a line longer than
 // `maxLineBytes` is reported as too long and skipped, never buffered whole.
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 export interface Line {
   /** Bytes of the line without CR LF / LF. */
@@ -21,20 +22,27 @@ export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 const CHUNK_BYTES = 128 * 1024;
 
 /**
- * What is left of a file of at most one chunk, read at once, synchronously: a stream costs ~0.2 ms
- * of thread-pool round trips per file (open, read, read, close), a synchronous read ~10 µs, and an
- * ArchivedLogs share holds tens of thousands of such daily files. Larger files are streamed.
+ * The whole of a file of at most `maxBytes` (one read chunk by default), or undefined when it is
+ * larger. Asynchronous (a hung network share blocks a thread-pool thread, never the event loop), so
+ * ingestion can read the next small files while it scans this one: on an ArchivedLogs share of tens
+ * of thousands of daily files, each stream's open-read-read-close round trips (~0.2 ms) add up.
  */
-function readSmallFile(file: string, start: number): Buffer | undefined {
-  const fd = openSync(file, 'r');
+export async function readSmallFile(file: string, maxBytes = CHUNK_BYTES): Promise<Buffer | undefined> {
+  const handle = await open(file, 'r');
   try {
-    const size = fstatSync(fd).size;
-    if (size - start > CHUNK_BYTES) return undefined;
-    const buffer = Buffer.allocUnsafe(Math.max(0, size - start));
-    const read = buffer.length > 0 ? readSync(fd, buffer, 0, buffer.length, start) : 0;
-    return buffer.subarray(0, read);
+    const { size } = await handle.stat();
+    if (size > maxBytes) return undefined;
+    const buffer = Buffer.allocUnsafe(size);
+    let filled = 0;
+    // A read may return less than asked (network file systems): read until full or the end.
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 
@@ -42,14 +50,14 @@ function readSmallFile(file: string, start: number): Buffer | undefined {
  * Lines in batches (one batch per read chunk of 128 KiB: big enough to be fast, small enough that a file of millions of malformed lines stays well under 200 MB RSS): one asynchronous step per chunk instead of
  * per line, which is what makes verification fast.
  */
-export async function* readLineBatches(file: string, options: { start?: number; maxLineBytes?: number } = {}): AsyncGenerator<Line[]> {
+export async function* readLineBatches(file: string, options: { start?: number; maxLineBytes?: number; content?: Buffer } = {}): AsyncGenerator<Line[]> {
   const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   let offset = options.start ?? 0; // where the current (partial) line started
   let parts: Buffer[] = [];
   let length = 0;
   let tooLong = false;
-  const small = readSmallFile(file, options.start ?? 0);
-  const chunks = small ? [small] : (createReadStream(file, { start: options.start ?? 0, highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>);
+  // `content`: the file, already read (readSmallFile); otherwise it is streamed.
+  const chunks = options.content ? [options.content.subarray(options.start ?? 0)] : (createReadStream(file, { start: options.start ?? 0, highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>);
   for await (const chunk of chunks) {
     const batch: Line[] = [];
     let from = 0;
@@ -85,6 +93,6 @@ export async function* readLineBatches(file: string, options: { start?: number; 
 }
 
 /** Line by line (for the header and other short reads). */
-export async function* readLines(file: string, options: { start?: number; maxLineBytes?: number } = {}): AsyncGenerator<Line> {
+export async function* readLines(file: string, options: { start?: number; maxLineBytes?: number; content?: Buffer } = {}): AsyncGenerator<Line> {
   for await (const batch of readLineBatches(file, options)) yield* batch;
 }

@@ -100,7 +100,8 @@ export class LogFileScanner {
   constructor(
     private readonly file: LogFile,
     private readonly state: ChainState,
-    private readonly options: { sequenceMax: number; resume?: FileProgress; columns?: readonly string[] },
+    /** `content`: the whole file, already read (small files, read ahead by ingestion); otherwise it is streamed. */
+    private readonly options: { sequenceMax: number; resume?: FileProgress; columns?: readonly string[]; content?: Buffer },
   ) {
     this.summary = { ...file, rows: 0, firstSequence: null, lastSequence: null, signature: 'absent' };
     this.progress = options.resume ?? { offset: 0, line: 1 };
@@ -180,7 +181,7 @@ export class LogFileScanner {
     let signatureLine = 0;
     let line = this.progress.line;
     let stop = false;
-    for await (const lines of readLineBatches(this.file.path, { start: this.progress.offset })) {
+    for await (const lines of readLineBatches(this.file.path, { start: this.progress.offset, content: this.options.content })) {
       const out: ScanItem[] = [];
       let at: FileProgress = this.progress;
       const found = (finding: Finding) => {
@@ -257,7 +258,7 @@ export class LogFileScanner {
   }
 
   private async readHeader(): Promise<(Header & { end: number }) | { error: string }> {
-    for await (const first of readLines(this.file.path, { maxLineBytes: 64 * 1024 })) {
+    for await (const first of readLines(this.file.path, { maxLineBytes: 64 * 1024, content: this.options.content })) {
       if (!first.complete || first.tooLong) return { error: 'the header line is incomplete or too long' };
       const header = parseHeader(first.bytes);
       return 'error' in header ? header : { ...header, end: first.end };

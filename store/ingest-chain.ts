@@ -9,7 +9,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { readLines } from '../audit-log/line-reader';
+import { readLines, readSmallFile } from '../audit-log/line-reader';
 import type { LogFile } from '../audit-log/log-files';
 import { parseHeader, parseRow } from '../audit-log/rows';
 import { LogFileScanner, newChainState, type ChainState, type Finding, type FileProgress, type ScanItem } from '../audit-log/scanner';
@@ -68,13 +68,16 @@ async function firstRowChecksum(file: string): Promise<string | undefined> {
 /** A row already stored (same machine, service, sequence and checksum) makes a COPY fail as a whole. */
 const isDuplicateRow = (err: unknown) => (err as { code?: string }).code === '23505'; // unique_violation
 
-/** The rows of `rows` not stored yet (a replayed row, or a live file's row met again), each once. */
-async function unstoredRows(sql: TxSql, file: LogFile, rows: EncodedRow[]): Promise<EncodedRow[]> {
+/**
+ * The rows of `rows` not stored yet (a replayed row, or a live file's row met again), each once;
+ * `seen` carries the rows kept by earlier batches of the same transaction.
+ */
+async function unstoredRows(sql: TxSql, file: LogFile, rows: EncodedRow[], seen = new Set<string>()): Promise<EncodedRow[]> {
   const { rows: existing } = await sql.query<{ sequence: string | number; checksum: string }>(
     'SELECT sequence, checksum FROM audit_rows WHERE machine = $1 AND service = $2 AND sequence = ANY($3::bigint[])',
     [file.machine, file.service, rows.map((r) => r.sequence)],
   );
-  const seen = new Set(existing.map((r) => `${r.sequence}\u0000${r.checksum}`));
+  for (const r of existing) seen.add(`${r.sequence}\u0000${r.checksum}`);
   return rows.filter((r) => {
     const key = `${r.sequence}\u0000${r.checksum}`;
     return seen.has(key) ? false : (seen.add(key), true);
@@ -110,8 +113,10 @@ async function commitGroup(store: AuditStore, batches: Batch[], runId: string, k
   } catch (err) {
     if (!isDuplicateRow(err)) throw err;
     return store.transaction(async (sql) => {
+      // One set across the group: two batches of it may hold the same rows (a file and its copy in a second folder).
+      const seen = new Set<string>();
       const group: Group = [];
-      for (const batch of batches) group.push({ batch, rows: batch.rows.length > 0 ? await unstoredRows(sql, batch.file, batch.rows) : [] });
+      for (const batch of batches) group.push({ batch, rows: batch.rows.length > 0 ? await unstoredRows(sql, batch.file, batch.rows, seen) : [] });
       return writeGroup(sql, group, runId, key);
     }, { lock: DIGEST_CHAIN_LOCK });
   }
@@ -238,8 +243,10 @@ class ChainCommitter {
 
   /** Queues a batch; a group that is full (or already has this file) goes first. */
   async add(batch: Batch): Promise<void> {
-    // One statement upserts the group's checkpoints: a file at most once per group.
-    if (this.group.some((b) => b.file.path === batch.file.path)) await this.send();
+    // One statement upserts the group's checkpoints, keyed by file name: a name at most once per group
+    // (the same archive may sit in two source folders).
+    const name = path.basename(batch.file.path);
+    if (this.group.some((b) => path.basename(b.file.path) === name)) await this.send();
     this.group.push(batch);
     this.rows += batch.rows.length;
     this.findings += batch.findings.length;
@@ -306,6 +313,31 @@ export async function ingestChain(store: AuditStore, chain: LogFile[], options: 
   );
 }
 
+/**
+ * Reads the next few small files of a chain while the current one is scanned: each read costs a few
+ * thread-pool round trips, and a share of daily files is tens of thousands of them. Archives only
+ * (they do not change); a file that cannot be read here is read again (streamed) by its scan, which
+ * then reports the error.
+ */
+class ReadAhead {
+  private readonly reads = new Map<string, Promise<Buffer | undefined>>();
+  private next = 0;
+
+  constructor(private readonly files: LogFile[]) {}
+
+  async take(file: LogFile): Promise<Buffer | undefined> {
+    while (this.next < this.files.length && this.reads.size < READ_AHEAD_FILES) {
+      const ahead = (this.files[this.next++] as LogFile).path;
+      this.reads.set(ahead, readSmallFile(ahead).catch(() => undefined));
+    }
+    const read = this.reads.get(file.path);
+    if (!read) return undefined;
+    this.reads.delete(file.path);
+    return read;
+  }
+}
+const READ_AHEAD_FILES = 4;
+
 /** A live file Qlik rolled over whose archive has not been seen: its record waits under this name. */
 const ROLLED = '#rolled-';
 const FINDINGS_PER_BATCH = 1000;
@@ -336,6 +368,9 @@ async function ingestFiles(store: AuditStore, chain: LogFile[], first: LogFile, 
       to, file.path, live, file.closedAt, file.machine, file.service, from,
     ]);
   };
+
+  // Small archives not stored yet are read a few files ahead, while the current one is scanned.
+  const readAhead = new ReadAhead(chain.filter((f) => !f.live && !records.get(path.basename(f.path))?.complete));
 
   for (const file of chain) {
     options.signal?.throwIfAborted();
@@ -392,7 +427,8 @@ async function ingestFiles(store: AuditStore, chain: LogFile[], first: LogFile, 
     result.files++;
     state = record?.chain_state ?? state;
     const resume = record ? { offset: Number(record.checkpoint_offset), line: record.checkpoint_line } : undefined;
-    const scanner = new LogFileScanner(file, state, { sequenceMax: options.sequenceMax, columns: options.columns, resume: resume && resume.offset > 0 ? resume : undefined });
+    const content = await readAhead.take(file);
+    const scanner = new LogFileScanner(file, state, { sequenceMax: options.sequenceMax, columns: options.columns, resume: resume && resume.offset > 0 ? resume : undefined, content });
     const prefix = filePrefix(file, fileName);
     let pendingRows: EncodedRow[] = [];
     let pendingFindings: Finding[] = [];

@@ -200,6 +200,55 @@ test('an ingestion interrupted mid-file resumes from its checkpoint: nothing los
   }
 });
 
+test('small daily files share transactions, each with its own chain entry and checkpoint; the same archives in a second folder are stored once', async () => {
+  const first = mkdtempSync(path.join(tmpdir(), 'qa-small-a-'));
+  const second = mkdtempSync(path.join(tmpdir(), 'qa-small-b-'));
+  const days = 30;
+  for (let d = 0; d < days; d++) {
+    const name = `NODE1_AuditSecurity_Proxy_2026-01-${String(d + 1).padStart(2, '0')}T23.59.59Z.log`;
+    const content = auditFile(d * 20 + 1, (d + 1) * 20, { signed: true, start: new Date(Date.UTC(2026, 0, d + 1)) });
+    writeFileSync(path.join(first, name), content);
+    if (d < 10) writeFileSync(path.join(second, name), content); // a copy of the first ten days, e.g. a backup folder
+  }
+  writeFileSync(path.join(first, 'NODE1_AuditSecurity_Proxy.txt'), auditFile(days * 20 + 1, days * 20 + 20, { start: new Date(Date.UTC(2026, 1, 1)) }));
+  const total = (days + 1) * 20;
+  const scratch = () => openStore(`${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`);
+  const store = await scratch();
+  let transactions = 0;
+  const transaction = store.transaction.bind(store);
+  store.transaction = (fn, options) => (transactions++, transaction(fn, options));
+  try {
+    const [chain] = buildChains(await discoverLogFiles([first]));
+    const result = await ingestChain(store, chain ?? [], { runId: 'small-files', sequenceMax: 2147483647 });
+    assert.equal(result.rowsStored, total);
+    assert.equal(await count(store), total);
+    assert.ok(transactions <= 2, `${transactions} transactions for ${chain?.length} files of 20 rows`);
+    const { rows: files } = await store.query<{ file_name: string; complete: boolean }>('SELECT file_name, complete FROM audit_files');
+    assert.equal(files.length, days + 1, 'a checkpoint per file');
+    assert.ok(files.filter((f) => f.file_name.endsWith('.log')).every((f) => f.complete), 'every archive complete');
+    const { rows: entries } = await store.query('SELECT file_name FROM audit_batches WHERE row_count = 20');
+    assert.equal(entries.length, days + 1, 'a chain entry per file');
+    assert.equal((await verifyStore(store)).ok, true);
+    assert.equal((await ingestChain(store, chain ?? [], { runId: 'small-files-2', sequenceMax: 2147483647 })).rowsStored, 0);
+  } finally {
+    await store.close();
+  }
+
+  // The copies sort next to their originals: a group never holds one file name twice.
+  const both = await scratch();
+  try {
+    const [chain] = buildChains(await discoverLogFiles([first, second]));
+    assert.equal(chain?.length, days + 10 + 1);
+    const result = await ingestChain(both, chain ?? [], { runId: 'copies', sequenceMax: 2147483647 });
+    assert.equal(result.rowsStored, total);
+    assert.equal(await count(both), total, 'every row once, the copies too');
+    assert.equal((await both.query('SELECT 1 FROM audit_files')).rows.length, days + 1);
+    assert.equal((await verifyStore(both)).ok, true);
+  } finally {
+    await both.close();
+  }
+});
+
 test('logs schedule creates and updates the Temporal Schedule; verify-store and ingest run from the CLI', async () => {
   const sources = copySamples();
   const dbDir = mkdtempSync(path.join(tmpdir(), 'qa-pglite-'));
