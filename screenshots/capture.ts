@@ -113,6 +113,12 @@ export class ScreenshotCapture {
       await removeTempFiles(targets, baseName, tag);
       throw err;
     });
+    // The image step can take a while: an attempt given up meanwhile (a timed-out fast path, a lost
+    // heartbeat) leaves the storing to its successor.
+    if (signal.aborted) {
+      await removeTempFiles(targets, baseName, tag);
+      signal.throwIfAborted();
+    }
     timings.totalMs = Date.now() - startedAt;
     const context = eventContext(event);
     const stored = await commitScreenshot({

@@ -106,8 +106,9 @@ async function downloadAndStore(event: ScreenshotEvent, identity: Extract<Captur
     } catch (err) {
       if (isFinal(err)) throw asActivityFailure(err);
       // Visible in the UI while the regular activity retries: why the fast path did not do it.
-      log.info('fast path did not finish; continuing with the regular activity', { cause: describeFailure(err) });
-      setCurrentDetails(`fast path did not finish (${describeFailure(err)}); retrying as a regular activity`);
+      const why = (err instanceof ActivityFailure ? err.cause : err) instanceof TimeoutFailure ? `no result within screenshots.fastPathMs (${fastPathMs} ms)` : describeFailure(err);
+      log.info('fast path did not finish; continuing with the regular activity', { cause: why });
+      setCurrentDetails(`fast path did not finish (${why}); continuing as a regular activity`);
     }
   }
   return downloadActivity(summary, identity.policy)({ event, identity });

@@ -180,10 +180,17 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     const workflowId = screenshotWorkflowId(eventId);
     const started = performance.now();
     let eager = false;
+    // The deadline bounds each call; the signal bounds the whole start, retries included (a worker's
+    // native connection, in `serve` and `dev`, retries an unavailable server by itself).
+    const deadline = AbortSignal.timeout(START_DEADLINE_MS);
     try {
-      ({ eagerlyStarted: eager = false } = await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startCaptureScreenshot(client, taskQueue, event, { eager: options.eagerStart })));
+      ({ eagerlyStarted: eager = false } = await client.connection.withAbortSignal(deadline, () =>
+        client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startCaptureScreenshot(client, taskQueue, event, { eager: options.eagerStart })),
+      ));
     } catch (err) {
-      const cause = classifyTemporalError(err, temporal);
+      const cause = deadline.aborted
+        ? { transient: true, code: 'DEADLINE_EXCEEDED', message: `Temporal at ${temporal.address} did not accept the start within ${START_DEADLINE_MS / 1000} s` }
+        : classifyTemporalError(err, temporal);
       if (cause.transient) {
         log.warn({ ...ids, workflowId, grpcStatus: cause.code, err: cause.message }, 'Temporal did not accept the workflow start');
         reply.header('retry-after', String(RETRY_AFTER_SECONDS));
