@@ -13,7 +13,8 @@ import { startCaptureScreenshot } from '../client/start-screenshot';
 import type { ScreenshotResult } from '../common/screenshot-result';
 import { ROWS_TOP, RENDER, sheetObjectRender, VISIBLE_CROP } from '../demo/simulated-qlik/renders';
 import { withCrop } from '../demo/sample-events';
-import { cropPng } from '../screenshots/image';
+import { cropPng, withMetadataHeader } from '../screenshots/image';
+import { metadataLines, VALUE_MAX_CHARS } from '../screenshots/image-metadata';
 import { screenshotEvent, startTestbed, type Testbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 
@@ -75,6 +76,27 @@ test('crop: outside the image, sizes under a pixel and decompression bombs fail 
   const crop = { top: 3.5, left: 7.2, width: 800, height: 300, scrollTop: 80, scrollAreaOffsetY: ROWS_TOP, renderingOverflow: 12 };
   const [a, b] = await Promise.all([cropPng(render, crop), cropPng(render, crop)]);
   assert.deepEqual(a.image, b.image, 'deterministic: a retried attempt stores the same bytes');
+});
+
+test('the header band reads as Butler SOS writes it: seconds from the milliseconds Audit.qs sends, dates to the second, n/a, values capped at 160', async () => {
+  const all = { date: true, eventId: true, correlationId: true, selectionTxnId: true, user: true, appId: true, appName: true, sheetName: true, viewingDuration: true };
+  const event = screenshotEvent('https://qlik.example.com/tempcontent/x.png', 'LAB\\anna', { timestamp: '2026-11-22T10:15:30.789Z' });
+  const longName = 'Sales '.repeat(2000); // an app name of 12,000 characters
+  const shown = (e: typeof event) => metadataLines(e, all, 'Europe/Stockholm');
+  const lines = shown({ ...event, payload: { ...event.payload, event: { ...event.payload.event, duration: 5500 }, context: { ...event.payload.context, appName: longName, sheetName: '' } } } as typeof event);
+  assert.deepEqual(lines.slice(0, 2), ['DATE (UTC): 2026-11-22 10:15:30', 'DATE (LOCAL): 2026-11-22 11:15:30']);
+  assert.ok(lines.includes('VIEWING DURATION (s): 5.50'), lines.join(' | '));
+  assert.ok(lines.includes('SHEET NAME: n/a'), 'an empty value is n/a');
+  const app = lines.find((l) => l.startsWith('APP NAME: ')) ?? '';
+  assert.equal(app.length, 'APP NAME: '.length + VALUE_MAX_CHARS);
+  assert.ok(app.endsWith('...'));
+  // A duration that is not a number (or absent) is n/a, never NaN.
+  assert.ok(shown({ ...event, payload: { ...event.payload, event: { ...event.payload.event, duration: '5500' } } } as typeof event).includes('VIEWING DURATION (s): n/a'));
+  assert.ok(shown(event).includes('VIEWING DURATION (s): n/a'));
+  // The band is as wide as its longest line: the cap keeps a hostile app name from making a huge image.
+  const header = await withMetadataHeader(await sharp({ create: { width: 400, height: 100, channels: 4, background: '#fff' } }).png().toBuffer(), lines);
+  const { width } = await sharp(header).metadata();
+  assert.ok((width ?? 0) < 2000, `band width ${width} px`);
 });
 
 let bed: Testbed;
