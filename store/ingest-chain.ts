@@ -4,8 +4,9 @@
 //     doubles nothing;
 //   - when Qlik rolls the live .txt into an archived .log, the archive continues from the live file's
 //     checkpoint (the bytes are the same), and rows already stored are never stored twice;
-//   - a batch's rows go in with one COPY (row-encoding.ts); another process ingesting the same chain
-//     waits its turn.
+//   - a batch's rows go in with one COPY (row-encoding.ts); batches of small files share a transaction
+//     (ChainCommitter), each keeping its own chain entry and checkpoint; small archives are read a few
+//     files ahead (ReadAhead); another process ingesting the same chain waits its turn.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
