@@ -16,7 +16,7 @@ import { PassThrough, Readable, Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
 import type { Sql } from '../store/store';
-import { timeline, type TimelineEntry, type TimelineQuery } from '../store/timeline';
+import { SECURITY_ROWS_CURSOR, SECURITY_ROWS_START, securityRowsPage, timeline, type TimelineEntry, type TimelineQuery } from '../store/timeline';
 import { csvLine } from './csv';
 
 export interface EvidenceOptions {
@@ -157,24 +157,18 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
     const rowsFile = createWriteStream(path.join(scratch, 'rows.csv'));
     await write(rowsFile, csvLine(ROW_COLUMNS));
     let securityRows = 0;
-    let cursor: unknown[] = [options.query.from, '', '', -1, ''];
+    let cursor: unknown[] = [options.query.from, ...SECURITY_ROWS_START];
     const files = new Set<string>();
+    const page = securityRowsPage(ROW_COLUMNS.join(', '));
     for (;;) {
-      const { rows } = await sql.query<Record<string, unknown>>(
-        `SELECT ${ROW_COLUMNS.join(', ')} FROM audit_rows
-         WHERE user_directory = $1 AND user_id = $2 AND ts_utc < $3
-           AND (ts_utc, machine, service, sequence, checksum) > ($4::timestamptz, $5::text, $6::text, $7::bigint, $8::text)
-         ORDER BY ts_utc, machine, service, sequence, checksum LIMIT 5000`,
-        [options.query.userDirectory, options.query.userId, options.query.to, ...cursor],
-      );
+      const { rows } = await sql.query<Record<string, unknown>>(page, [options.query.userDirectory, options.query.userId, options.query.to, ...cursor, 5000]);
       for (const row of rows) {
         securityRows++;
         files.add(`${row.machine}\u0000${row.service}\u0000${row.file_name}`);
         await write(rowsFile, csvLine(ROW_COLUMNS.map((c) => (row[c] instanceof Date ? (row[c] as Date).toISOString() : row[c]))));
       }
       if (rows.length < 5000) break;
-      const last = rows[rows.length - 1] as Record<string, unknown>;
-      cursor = [last.ts_utc, last.machine, last.service, last.sequence, last.checksum];
+      cursor = SECURITY_ROWS_CURSOR(rows[rows.length - 1] as object);
     }
     await closeFile(rowsFile);
     const findingsFile = createWriteStream(path.join(scratch, 'findings.jsonl'));

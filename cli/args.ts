@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../common/config';
 import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from '../common/logger';
-import { UsageError } from './errors';
+import { EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 
 export interface CommandSpec<O extends NonNullable<ParseArgsConfig['options']>> {
   usage: string;
@@ -40,4 +40,15 @@ export const LOG_FORMAT_HELP = '  --log-format <f>  pretty (one readable line pe
 export function serviceLogger(name: string, format: string | undefined): Logger {
   if (format !== undefined && !LOG_FORMATS.includes(format as LogFormat)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}, not '${format}'`);
   return createLogger(name, { format: format as LogFormat | undefined });
+}
+
+/** A command with sub-commands (`logs verify`, `audit timeline`): runs the one named, or prints the help. */
+export async function runSubcommand(group: string, subcommands: Record<string, (argv: string[]) => Promise<number>>, help: string, argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const run = name && Object.hasOwn(subcommands, name) ? subcommands[name] : undefined;
+  if (run) return run(rest);
+  const text = `Usage: qlik-audit ${group} <command>\n\nCommands:\n${help}`;
+  if (name === '--help' || name === '-h') return process.stdout.write(text), EXIT_OK;
+  process.stderr.write(`qlik-audit ${group}: ${name ? `unknown command '${name}'` : 'missing command'}\n${text}`);
+  return EXIT_USAGE;
 }

@@ -8,8 +8,8 @@ import { configuredDigestKey } from '../store/digest';
 import { openStore, storeId, type AuditStore } from '../store/store';
 import { timeline, type TimelineEntry } from '../store/timeline';
 import { verifyStore } from '../store/verify-store';
-import { parseCommand, printHelp, requireConfig } from './args';
-import { EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
+import { EXIT_OK, UsageError } from './errors';
 import { anchorsFor } from './logs';
 
 const timelineSpec = {
@@ -212,18 +212,13 @@ const subcommands: Record<string, (argv: string[]) => Promise<number>> = {
   schedule: scheduleCommand,
 };
 
-export async function auditCommand(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  const run = name ? subcommands[name] : undefined;
-  if (!run) {
-    const help =
-      'Usage: qlik-audit audit <command>\n\nCommands:\n' +
-      '  timeline --config F --user DIR\\ID [--from T] [--to T] [--json]   one user\'s audit trail\n' +
+export function auditCommand(argv: string[]): Promise<number> {
+  return runSubcommand(
+    'audit',
+    subcommands,
+    "  timeline --config F --user DIR\\ID [--from T] [--to T] [--json]   one user's audit trail\n" +
       '  evidence --config F --user DIR\\ID --from T --to T --out F.zip    an evidence bundle for an auditor\n' +
-      '  schedule --config F                                              create/update the retention schedule\n';
-    if (name === '--help' || name === '-h') return process.stdout.write(help), EXIT_OK;
-    process.stderr.write(`qlik-audit audit: ${name ? `unknown command '${name}'` : 'missing command'}\n${help}`);
-    return EXIT_USAGE;
-  }
-  return run(rest);
+      '  schedule --config F                                              create/update the retention schedule\n',
+    argv,
+  );
 }

@@ -9,7 +9,7 @@ import type { Config } from '../common/config';
 import { withClient } from '../client/connect';
 import { waitWithWorkerWatch } from '../client/worker-watch';
 import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
-import { parseCommand, printHelp, requireConfig } from './args';
+import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 
 const verifySpec = {
@@ -209,20 +209,15 @@ const subcommands: Record<string, (argv: string[]) => Promise<number>> = {
   'verify-store': verifyStoreCommand,
 };
 
-export async function logsCommand(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  const run = name ? subcommands[name] : undefined;
-  if (!run) {
-    const help =
-      'Usage: qlik-audit logs <command>\n\nCommands:\n' +
-      '  verify PATH... [--json]            verify AuditSecurity logs offline\n' +
+export function logsCommand(argv: string[]): Promise<number> {
+  return runSubcommand(
+    'logs',
+    subcommands,
+    '  verify PATH... [--json]            verify AuditSecurity logs offline\n' +
       '  ingest --config F [--wait]         one ingestion run now\n' +
       '  schedule --config F                create/update the ingestion schedule\n' +
-      '  verify-store --config F [--json]   check the store for changes after ingestion\n';
-    if (name === '--help' || name === '-h') return process.stdout.write(help), EXIT_OK;
-    process.stderr.write(`qlik-audit logs: ${name ? `unknown command '${name}'` : 'missing command'}\n${help}`);
-    return EXIT_USAGE;
-  }
-  return run(rest);
+      '  verify-store --config F [--json]   check the store for changes after ingestion\n',
+    argv,
+  );
 }
 

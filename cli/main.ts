@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return name ? 0 : EXIT_USAGE;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
     process.stderr.write(`qlik-audit: unknown command '${name}' (see qlik-audit --help)\n`);
     return EXIT_USAGE;

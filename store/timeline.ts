@@ -107,15 +107,28 @@ interface SecurityRowOut {
   command: string | null; description: string | null; result: string | null; message: string | null; object_name: string | null;
   security_class: string | null; checksum_valid: boolean; header_ok: boolean;
 }
+/**
+ * One page of a user's AuditSecurity rows, oldest first, along the (user, time) index: parameters
+ * $1 user directory, $2 user id, $3 until (exclusive), $4–$8 the cursor (SECURITY_ROWS_START to
+ * begin, then SECURITY_ROWS_CURSOR of the last row), $9 the page size. The timeline and evidence
+ * bundles read them this way.
+ */
+export const securityRowsPage = (columns: string) => `SELECT ${columns}
+  FROM audit_rows
+  WHERE user_directory = $1 AND user_id = $2 AND ts_utc < $3
+    AND (ts_utc, machine, service, sequence, checksum) > ($4::timestamptz, $5::text, $6::text, $7::bigint, $8::text)
+  ORDER BY ts_utc, machine, service, sequence, checksum LIMIT $9`;
+/** After the `from` time: the cursor's other columns before any row. */
+export const SECURITY_ROWS_START = ['', '', -1, ''];
+export const SECURITY_ROWS_CURSOR = (last: object): unknown[] => {
+  const r = last as Record<string, unknown>;
+  return [r.ts_utc, r.machine, r.service, r.sequence, r.checksum];
+};
+
 const securityLog: Source<SecurityRowOut> = {
-  sql: `SELECT ts_utc, machine, service, file_name, line, sequence, checksum, command, description, result, message, object_name,
-               security_class, checksum_valid, header_ok
-        FROM audit_rows
-        WHERE user_directory = $1 AND user_id = $2 AND ts_utc < $3
-          AND (ts_utc, machine, service, sequence, checksum) > ($4::timestamptz, $5::text, $6::text, $7::bigint, $8::text)
-        ORDER BY ts_utc, machine, service, sequence, checksum LIMIT $9`,
-  cursor: (r) => [r.ts_utc, r.machine, r.service, r.sequence, r.checksum],
-  start: ['', '', -1, ''],
+  sql: securityRowsPage('ts_utc, machine, service, file_name, line, sequence, checksum, command, description, result, message, object_name, security_class, checksum_valid, header_ok'),
+  cursor: SECURITY_ROWS_CURSOR,
+  start: SECURITY_ROWS_START,
   entry: (r, user) => {
     const trust = !r.checksum_valid ? 'checksum INVALID' : !r.header_ok ? 'header not Qlik\'s layout' : 'checksum ok';
     return {

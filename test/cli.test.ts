@@ -45,6 +45,12 @@ test('unknown commands and options exit 2 with one line', async () => {
   const badOption = await runCli(['worker', '--frob']);
   assert.equal(badOption.status, 2);
   assert.match(badOption.stderr, /Unknown option '--frob'/);
+  // Names an object has by inheritance are not commands either.
+  for (const args of [['toString'], ['constructor'], ['logs', 'toString'], ['audit', '__proto__'], ['logs', 'bogus']]) {
+    const inherited = await runCli(args);
+    assert.equal(inherited.status, 2, `${args.join(' ')}: ${inherited.stderr}`);
+    assert.match(inherited.stderr, /unknown command/);
+  }
 });
 
 test('worker with a bad config exits 2 naming the key path, without a stack trace', async () => {

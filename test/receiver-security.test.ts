@@ -10,39 +10,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Agent, request } from 'undici';
-import { createReceiver } from '../client/receiver/server';
 import { loadReceiverTls } from '../client/receiver/tls';
 import { parseConfig } from '../common/config';
-import { createLogger } from '../common/logger';
 import { runCli } from './helpers/cli';
 import { screenshotEvent } from '../demo/sample-events';
 import { startTestbed, type Testbed } from './helpers/screenshot-testbed';
-import { beforeServerTeardown, devServer } from './helpers/temporal';
-import { eventStoreFor } from './helpers/event-store';
+import { devServer } from './helpers/temporal';
+import { receiverFor } from './helpers/receiver';
 
 const TOKEN = 'a-long-random-token';
 const HUB = 'https://qlik.example.com';
 
 let bed: Testbed;
 
-async function receiverFor(eventApi: object, tls = false) {
-  const env = await devServer();
-  const logs: Record<string, unknown>[] = [];
-  const config = parseConfig({ ...bed.config, eventApi: { ...bed.config.eventApi, ...eventApi } }, { source: 'test', baseDir: bed.dir });
-  const app = await createReceiver({
-    config,
-    events: (await eventStoreFor(config)).events,
-    client: env.client,
-    taskQueue: bed.taskQueue,
-    logger: createLogger('test-receiver', { destination: { write: (line: string) => void logs.push(JSON.parse(line)) } }),
-    tls: tls ? loadReceiverTls(config) : undefined,
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  beforeServerTeardown(() => app.close()); // also when a test fails before closing it (an open server keeps the file running)
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { app, port, logs, base: `${tls ? 'https' : 'http'}://127.0.0.1:${port}` };
-}
+/** The receiver on this file's testbed, with these eventApi settings. */
+const receiverWith = (eventApi: object, tls = false) => receiverFor(bed, eventApi, { tls });
 
 /** A request with the path exactly as written (fetch would normalise it). */
 function raw(port: number, method: string, rawPath: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
@@ -72,7 +54,7 @@ test('setup', async () => {
 });
 
 test('CORS: a preflight from the hub is answered without a token; other origins get no CORS header at all', async () => {
-  const r = await receiverFor({ apiToken: TOKEN, cors: { allowedOrigins: [HUB, 'https://other-hub.example.com:8443'] } });
+  const r = await receiverWith({ apiToken: TOKEN, cors: { allowedOrigins: [HUB, 'https://other-hub.example.com:8443'] } });
   const preflight = (origin: string) =>
     raw(r.port, 'OPTIONS', '/api/v1/audit-event', { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-audit-qs-version' });
   const ok = await preflight(HUB);
@@ -100,17 +82,17 @@ test('CORS: a preflight from the hub is answered without a token; other origins 
   assert.equal(unauthorized.headers['access-control-allow-origin'], HUB);
   await r.app.close();
 
-  const any = await receiverFor({ cors: { allowedOrigins: ['*'] } });
+  const any = await receiverWith({ cors: { allowedOrigins: ['*'] } });
   assert.equal((await raw(any.port, 'OPTIONS', '/api/v1/audit-event', { origin: 'https://anywhere.example', 'access-control-request-method': 'POST' })).headers['access-control-allow-origin'], '*');
   await any.app.close();
-  const off = await receiverFor({ cors: { allowedOrigins: [] } });
+  const off = await receiverWith({ cors: { allowedOrigins: [] } });
   const noCors = await raw(off.port, 'OPTIONS', '/api/v1/audit-event', { origin: HUB, 'access-control-request-method': 'POST' });
   assert.equal(noCors.headers['access-control-allow-origin'], undefined, 'CORS off');
   await off.app.close();
 });
 
 test('the token guards every path the router serves, however it is spelled; /metrics too', async () => {
-  const r = await receiverFor({ apiToken: TOKEN });
+  const r = await receiverWith({ apiToken: TOKEN });
   const spellings = [
     '/api/v1/audit-event', '/%61pi/v1/audit-event', '/api/v1/%61udit-event', '/%2561pi/v1/audit-event', '//api/v1/audit-event', '/api//v1/audit-event',
     '/api/v1/audit-event/', '/API/V1/AUDIT-EVENT', '/api/v1/audit-event?x=1', '/api/v1/audit-event%2F', '/api/v1/./audit-event', '/api/v1/x/../audit-event',
@@ -140,7 +122,7 @@ test('the token guards every path the router serves, however it is spelled; /met
 test('HTTPS: the configured certificate is served and trusted through its CA; a bad certificate is one line at start', async () => {
   const pki = bed.config.qlik.cert; // the simulated Qlik's PKI: server.pem is valid for 127.0.0.1
   const dir = path.dirname(pki.clientCertCA);
-  const r = await receiverFor({ tls: { enable: true, cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server_key.pem'), ca: pki.clientCertCA } }, true);
+  const r = await receiverWith({ tls: { enable: true, cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server_key.pem'), ca: pki.clientCertCA } }, true);
   const trusting = new Agent({ connect: { ca: await import('node:fs').then((fs) => fs.readFileSync(pki.clientCertCA)) } });
   const event = screenshotEvent(bed.qlik.url('/tempcontent/tls-1.png'), 'LAB\\tls');
   const answer = await request(`${r.base}/api/v1/audit-event`, { method: 'POST', dispatcher: trusting, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
@@ -178,7 +160,7 @@ test('HTTPS: the configured certificate is served and trusted through its CA; a 
 
 test('behind a reverse proxy (trustProxy), the rate limit counts each client IP; the 429 names the limit', async () => {
   const event = () => JSON.stringify({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'navigation.sheet.loaded', payload: {} });
-  const proxied = await receiverFor({ rateLimitPerMinute: 2, trustProxy: ['127.0.0.1'] });
+  const proxied = await receiverWith({ rateLimitPerMinute: 2, trustProxy: ['127.0.0.1'] });
   const from = (ip: string) => raw(proxied.port, 'POST', '/api/v1/audit-event', { 'x-forwarded-for': ip }, event());
   assert.deepEqual([(await from('10.0.0.1')).status, (await from('10.0.0.1')).status], [202, 202]);
   const limited = await from('10.0.0.1');
@@ -187,19 +169,19 @@ test('behind a reverse proxy (trustProxy), the rate limit counts each client IP;
   assert.equal((await from('10.0.0.2')).status, 202, 'another user behind the same proxy');
   await proxied.app.close();
 
-  const direct = await receiverFor({ rateLimitPerMinute: 2 }); // trustProxy off: X-Forwarded-For is not believed
+  const direct = await receiverWith({ rateLimitPerMinute: 2 }); // trustProxy off: X-Forwarded-For is not believed
   const spoof = (ip: string) => raw(direct.port, 'POST', '/api/v1/audit-event', { 'x-forwarded-for': ip }, event());
   assert.deepEqual([(await spoof('10.0.0.1')).status, (await spoof('10.0.0.2')).status, (await spoof('10.0.0.3')).status], [202, 202, 429]);
   await direct.app.close();
 
-  const hops = await receiverFor({ rateLimitPerMinute: 1, trustProxy: 1 });
+  const hops = await receiverWith({ rateLimitPerMinute: 1, trustProxy: 1 });
   const hop = (ip: string) => raw(hops.port, 'POST', '/api/v1/audit-event', { 'x-forwarded-for': ip }, event());
   assert.deepEqual([(await hop('10.0.0.1')).status, (await hop('10.0.0.2')).status, (await hop('10.0.0.1')).status], [202, 202, 429], 'a hop count');
   await hops.app.close();
 });
 
 test('the Audit.qs version is counted per version and warned about once a minute when untested; never refused', async () => {
-  const r = await receiverFor({});
+  const r = await receiverWith({});
   const post = (version: string | undefined, sourceVersion: string) =>
     raw(r.port, 'POST', '/api/v1/audit-event', version ? { 'x-audit-qs-version': version } : {}, JSON.stringify({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'navigation.sheet.loaded', source: { kind: 'qlik-sense-extension', name: 'audit-qs', version: sourceVersion }, payload: {} }));
   assert.equal((await post('0.4.0', '0.4.0')).status, 202);

@@ -9,47 +9,13 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, ServiceError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { createReceiver } from '../client/receiver/server';
 import { classifyTemporalError } from '../client/temporal-errors';
-import { parseConfig } from '../common/config';
-import { createLogger } from '../common/logger';
 import { screenshotEvent } from '../demo/sample-events';
 import { ownDevServer } from './helpers/dev-server';
 import { startTestbed, type Testbed } from './helpers/screenshot-testbed';
-import { beforeServerTeardown, devServer, freshNamespace } from './helpers/temporal';
-import { eventStoreFor } from './helpers/event-store';
+import { devServer, freshNamespace } from './helpers/temporal';
+import { receiverFor, type Posted } from './helpers/receiver';
 
-interface Posted {
-  status: number;
-  body: Record<string, unknown>;
-  headers: Headers;
-}
-
-async function receiverFor(bed: Testbed, eventApi: object = {}, client?: Client) {
-  const env = await devServer();
-  const logs: Record<string, unknown>[] = [];
-  const config = parseConfig({ ...bed.config, eventApi: { ...bed.config.eventApi, ...eventApi } }, { source: 'test', baseDir: bed.dir });
-  const app = await createReceiver({
-    config,
-    events: (await eventStoreFor(config)).events,
-    client: client ?? env.client,
-    taskQueue: bed.taskQueue,
-    logger: createLogger('test-receiver', { destination: { write: (line: string) => void logs.push(JSON.parse(line)) } }),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  beforeServerTeardown(() => app.close()); // also when a test fails before closing it (an open server keeps the file running)
-  const address = app.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const post = async (body: unknown, headers: Record<string, string> = {}): Promise<Posted> => {
-    const response = await fetch(`${base}/api/v1/audit-event`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown>, headers: response.headers };
-  };
-  return { app, base, post, logs };
-}
 
 let bed: Testbed;
 let receiver: Awaited<ReturnType<typeof receiverFor>>;
@@ -171,7 +137,7 @@ test('Temporal down: 503 with Retry-After and nothing started; accepted again on
   const server = await ownDevServer('qa-down-');
   const connection = Connection.lazy({ address: server.current.address });
   const client = new Client({ connection });
-  const own: { app: FastifyInstance; post: (b: unknown) => Promise<Posted> } = await receiverFor(bed, {}, client);
+  const own: { app: FastifyInstance; post: (b: unknown) => Promise<Posted> } = await receiverFor(bed, {}, { client });
   try {
     const before = screenshotEvent(bed.qlik.url('/tempcontent/down-0.png'));
     assert.equal((await own.post(before)).status, 202);
@@ -202,7 +168,7 @@ test('a misconfigured Temporal is a 500 naming the cause and the fix, not a 503 
   const env = await devServer();
   // A fresh namespace has none of our search attributes (as on a new cluster before `qlik-audit setup`).
   const namespace = await freshNamespace('bare');
-  const bare = await receiverFor(bed, {}, new Client({ connection: env.connection, namespace }));
+  const bare = await receiverFor(bed, {}, { client: new Client({ connection: env.connection, namespace }) });
   const event = screenshotEvent(bed.qlik.url('/tempcontent/no-sa.png'), 'LAB\nosa');
   const answer = await bare.post(event);
   assert.equal(answer.status, 500, JSON.stringify(answer.body));
@@ -213,7 +179,7 @@ test('a misconfigured Temporal is a 500 naming the cause and the fix, not a 503 
   assert.equal(line?.grpcStatus, 'INVALID_ARGUMENT');
   await bare.app.close();
 
-  const unknown = await receiverFor(bed, {}, new Client({ connection: env.connection, namespace: 'no-such-namespace' }));
+  const unknown = await receiverFor(bed, {}, { client: new Client({ connection: env.connection, namespace: 'no-such-namespace' }) });
   const missing = await unknown.post(screenshotEvent(bed.qlik.url('/tempcontent/no-ns.png')));
   assert.equal(missing.status, 500, JSON.stringify(missing.body));
   assert.match(String(missing.body.error), /namespace no-such-namespace: .*create the namespace or fix temporal\.namespace/);
