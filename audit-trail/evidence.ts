@@ -16,7 +16,7 @@ import { PassThrough, Readable, Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
 import type { Sql } from '../store/store';
-import { SECURITY_ROWS_CURSOR, SECURITY_ROWS_START, securityRowsPage, timeline, type TimelineEntry, type TimelineQuery } from '../store/timeline';
+import { securityRowsCursor, SECURITY_ROWS_START, securityRowsPage, timeline, type TimelineEntry, type TimelineQuery } from '../store/timeline';
 import { csvLine } from './csv';
 
 export interface EvidenceOptions {
@@ -168,7 +168,7 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
         await write(rowsFile, csvLine(ROW_COLUMNS.map((c) => (row[c] instanceof Date ? (row[c] as Date).toISOString() : row[c]))));
       }
       if (rows.length < 5000) break;
-      cursor = SECURITY_ROWS_CURSOR(rows[rows.length - 1] as object);
+      cursor = securityRowsCursor(rows[rows.length - 1] as object);
     }
     await closeFile(rowsFile);
     const findingsFile = createWriteStream(path.join(scratch, 'findings.jsonl'));

@@ -20,7 +20,7 @@ export interface StartOptions {
   /**
    * Eager workflow start: the start request asks the server to hand the first workflow task back
    * in its response to a worker polling the task queue in this process, skipping one round trip
-   * through matching. Needs a client on that worker's NativeConnection (`qlik-audit dev`).
+   * through matching. Needs a client on that worker's NativeConnection (`qlik-audit dev`, `serve`).
    */
   eager?: boolean;
 }

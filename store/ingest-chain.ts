@@ -232,6 +232,8 @@ async function writeGroup(sql: TxSql, group: Group, runId: string, key: DigestKe
  */
 class ChainCommitter {
   private group: Batch[] = [];
+  /** The file names in `group`: one statement upserts their checkpoints, so a name at most once. */
+  private names = new Set<string>();
   private rows = 0;
   private findings = 0;
   private inFlight: Promise<void> = Promise.resolve();
@@ -244,11 +246,11 @@ class ChainCommitter {
 
   /** Queues a batch; a group that is full (or already has this file) goes first. */
   async add(batch: Batch): Promise<void> {
-    // One statement upserts the group's checkpoints, keyed by file name: a name at most once per group
-    // (the same archive may sit in two source folders).
+    // The same archive may sit in two source folders: the second copy waits for the next group.
     const name = path.basename(batch.file.path);
-    if (this.group.some((b) => path.basename(b.file.path) === name)) await this.send();
+    if (this.names.has(name)) await this.send();
     this.group.push(batch);
+    this.names.add(name);
     this.rows += batch.rows.length;
     this.findings += batch.findings.length;
     if (this.rows >= this.options.batchSize || this.findings >= FINDINGS_PER_BATCH) await this.send();
@@ -259,6 +261,7 @@ class ChainCommitter {
     const batches = this.group;
     if (batches.length === 0) return;
     this.group = [];
+    this.names.clear();
     this.rows = 0;
     this.findings = 0;
     await this.inFlight;
@@ -283,6 +286,7 @@ class ChainCommitter {
   /** Waits for the commit in flight without starting another (after a failed or aborted scan). */
   settle(): Promise<void> {
     this.group = [];
+    this.names.clear();
     return this.inFlight.catch(() => undefined);
   }
 }

@@ -110,7 +110,7 @@ interface SecurityRowOut {
 /**
  * One page of a user's AuditSecurity rows, oldest first, along the (user, time) index: parameters
  * $1 user directory, $2 user id, $3 until (exclusive), $4–$8 the cursor (SECURITY_ROWS_START to
- * begin, then SECURITY_ROWS_CURSOR of the last row), $9 the page size. The timeline and evidence
+ * begin, then securityRowsCursor of the last row), $9 the page size. The timeline and evidence
  * bundles read them this way.
  */
 export const securityRowsPage = (columns: string) => `SELECT ${columns}
@@ -120,14 +120,14 @@ export const securityRowsPage = (columns: string) => `SELECT ${columns}
   ORDER BY ts_utc, machine, service, sequence, checksum LIMIT $9`;
 /** After the `from` time: the cursor's other columns before any row. */
 export const SECURITY_ROWS_START = ['', '', -1, ''];
-export const SECURITY_ROWS_CURSOR = (last: object): unknown[] => {
+export const securityRowsCursor = (last: object): unknown[] => {
   const r = last as Record<string, unknown>;
   return [r.ts_utc, r.machine, r.service, r.sequence, r.checksum];
 };
 
 const securityLog: Source<SecurityRowOut> = {
   sql: securityRowsPage('ts_utc, machine, service, file_name, line, sequence, checksum, command, description, result, message, object_name, security_class, checksum_valid, header_ok'),
-  cursor: SECURITY_ROWS_CURSOR,
+  cursor: securityRowsCursor,
   start: SECURITY_ROWS_START,
   entry: (r, user) => {
     const trust = !r.checksum_valid ? 'checksum INVALID' : !r.header_ok ? 'header not Qlik\'s layout' : 'checksum ok';

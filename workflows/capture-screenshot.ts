@@ -73,10 +73,13 @@ function fastDownloadActivity(summary: string, timeoutMs: number) {
   }).downloadAndStoreScreenshot;
 }
 
+/** The activity's own failure (a regular activity's comes wrapped in an ActivityFailure, a local one's may not). */
+const causeOf = (err: unknown): unknown => (err instanceof ActivityFailure ? err.cause : err);
+
 /** A failure no retry can fix (bad input or config), or the run's own cancellation: no fallback. */
 function isFinal(err: unknown): boolean {
   if (isCancellation(err)) return true;
-  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const cause = causeOf(err);
   return cause instanceof ApplicationFailure && (cause.nonRetryable || NON_RETRYABLE_TYPES.includes(cause.type ?? ''));
 }
 
@@ -106,7 +109,7 @@ async function downloadAndStore(event: ScreenshotEvent, identity: Extract<Captur
     } catch (err) {
       if (isFinal(err)) throw asActivityFailure(err);
       // Visible in the UI while the regular activity retries: why the fast path did not do it.
-      const why = (err instanceof ActivityFailure ? err.cause : err) instanceof TimeoutFailure ? `no result within screenshots.fastPathMs (${fastPathMs} ms)` : describeFailure(err);
+      const why = causeOf(err) instanceof TimeoutFailure ? `no result within screenshots.fastPathMs (${fastPathMs} ms)` : describeFailure(err);
       log.info('fast path did not finish; continuing with the regular activity', { cause: why });
       setCurrentDetails(`fast path did not finish (${why}); continuing as a regular activity`);
     }
@@ -177,7 +180,7 @@ async function recordOutcome(event: ScreenshotEvent, identity: CaptureIdentity, 
 
 /** The cause an operator needs: the activity's own failure, also when the retry window ran out after it. */
 function describeFailure(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const cause = causeOf(err);
   if (cause instanceof TimeoutFailure) {
     const last = cause.cause instanceof ApplicationFailure ? cause.cause : undefined;
     const kind = String(cause.timeoutType ?? 'timeout').toLowerCase().replace(/_/g, '-');
