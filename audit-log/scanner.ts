@@ -129,35 +129,32 @@ export class LogFileScanner {
     return { kind, severity: INFO_KINDS.has(kind) ? 'info' : 'error', file: this.file.path, line, ...(sequence !== undefined ? { sequence } : {}), detail };
   }
 
-  /** Sequence continuity for a row (or a malformed row whose Sequence# could be read). */
-  private *checkSequence(sequence: number, checksum: string | null, line: number): Generator<Finding> {
+  /** Sequence continuity for a row (or a malformed row whose Sequence# could be read): a finding, if any. */
+  private checkSequence(sequence: number, checksum: string | null, line: number): Finding | undefined {
     const { state } = this;
     const last = state.lastSequence;
     const pending = state.pendingSignature;
     state.pendingSignature = null;
-    if (last === null) {
-      state.lastSequence = sequence;
-      state.lastChecksum = checksum;
-      return;
-    }
-    const continues = sequence === last + 1 || (last === this.options.sequenceMax && sequence === 1);
-    if (continues) {
-      if (pending && !pending.present) {
-        yield { ...this.finding('missing-signature', pending.line, 'the next file continues the sequence, so this file was rolled and must end with a Signature line'), file: pending.file };
+    let finding: Finding | undefined;
+    if (last !== null) {
+      const continues = sequence === last + 1 || (last === this.options.sequenceMax && sequence === 1);
+      if (continues) {
+        if (pending && !pending.present) {
+          finding = { ...this.finding('missing-signature', pending.line, 'the next file continues the sequence, so this file was rolled and must end with a Signature line'), file: pending.file };
+        }
+      } else if (sequence === 1) {
+        finding = this.finding('service-restart', line, `sequence starts again at 1 after ${last}`, sequence);
+      } else if (sequence > last) {
+        finding = this.finding('sequence-gap', line, `expected ${last + 1}`, sequence);
+      } else if (sequence === last && checksum !== null && checksum === state.lastChecksum) {
+        return this.finding('duplicate-row', line, `row ${sequence} appears again`, sequence);
+      } else {
+        return this.finding('sequence-regression', line, `expected ${last + 1}`, sequence); // keep the highest sequence, so one inserted row is one finding
       }
-    } else if (sequence === 1) {
-      yield this.finding('service-restart', line, `sequence starts again at 1 after ${last}`, sequence);
-    } else if (sequence > last) {
-      yield this.finding('sequence-gap', line, `expected ${last + 1}`, sequence);
-    } else if (sequence === last && checksum !== null && checksum === state.lastChecksum) {
-      yield this.finding('duplicate-row', line, `row ${sequence} appears again`, sequence);
-      return;
-    } else {
-      yield this.finding('sequence-regression', line, `expected ${last + 1}`, sequence);
-      return; // keep the highest sequence, so one inserted row is one finding
     }
     state.lastSequence = sequence;
     state.lastChecksum = checksum;
+    return finding;
   }
 
   /** Yields the items of each read chunk (128 KiB) together: one asynchronous step per chunk, not per row. */
@@ -221,9 +218,11 @@ export class LogFileScanner {
           const parsed = parseRow(raw.bytes, header);
           if (!parsed.ok) {
             report('malformed-row', line, () => parsed.detail, parsed.sequence);
-            if (parsed.sequence !== undefined) for (const f of this.checkSequence(parsed.sequence, null, line)) found(f);
+            const f = parsed.sequence === undefined ? undefined : this.checkSequence(parsed.sequence, null, line);
+            if (f) found(f);
           } else {
-            for (const f of this.checkSequence(parsed.sequence, parsed.checksum, line)) found(f);
+            const f = this.checkSequence(parsed.sequence, parsed.checksum, line);
+            if (f) found(f);
             const checksumValid = parsed.checksum === parsed.computedChecksum;
             if (!checksumValid) report('checksum-mismatch', line, () => `Checksum ${parsed.checksum.slice(0, 40)} does not match the row (SHA-1 ${parsed.computedChecksum})`, parsed.sequence);
             if (parsed.timestampMs === undefined) report('bad-timestamp', line, () => `'${parsed.timestamp.slice(0, 40)}' is not YYYYMMDDThhmmss.fff±hhmm`, parsed.sequence);

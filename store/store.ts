@@ -13,7 +13,7 @@ export interface Sql {
 
 /** Inside a transaction: queries, and bulk loads in COPY text format (`\N` null, TAB, LF). */
 export interface TxSql extends Sql {
-  copyFrom(table: string, columns: readonly string[], text: string): Promise<void>;
+  copyFrom(table: string, columns: readonly string[], data: Buffer): Promise<void>;
 }
 
 export interface AuditStore extends Sql {
@@ -259,8 +259,8 @@ export async function openStore(url: string): Promise<AuditStore> {
           fn({
             query: (text, params) => tx.query(text, params) as never,
             // PGlite reads COPY input from the virtual file /dev/blob.
-            copyFrom: async (table, columns, text) => {
-              await tx.query(`COPY ${table} (${columns.join(',')}) FROM '/dev/blob'`, [], { blob: new Blob([text]) });
+            copyFrom: async (table, columns, data) => {
+              await tx.query(`COPY ${table} (${columns.join(',')}) FROM '/dev/blob'`, [], { blob: new Blob([data]) });
             },
           }),
         ),
@@ -300,7 +300,7 @@ export async function openStore(url: string): Promise<AuditStore> {
           await client.query(options?.lock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${Math.trunc(options.lock)})`);
           const result = await fn({
             query: (text, params) => client.query(text, params as unknown[]) as never,
-            copyFrom: (table, columns, text) => pipeline(Readable.from([Buffer.from(text)]), client.query(copyStream(`COPY ${table} (${columns.join(',')}) FROM STDIN`))),
+            copyFrom: (table, columns, data) => pipeline(Readable.from([data]), client.query(copyStream(`COPY ${table} (${columns.join(',')}) FROM STDIN`))),
           });
           await client.query('COMMIT');
           return result;
