@@ -3,13 +3,13 @@
 // PostgreSQL. For each setup, the first run (everything new) and a steady-state run (nothing new):
 // chains one at a time (parallelChains 1, the baseline), parallelChains 4 on one worker, and on two
 // workers (this process and a `qlik-audit worker` process). Each run also prints how many of the
-// machine's cores were busy (all processes: workers, PostgreSQL, the dev server): a second worker can
-// only help where one leaves cores idle.
+// machine's cores were busy (all processes: workers, PostgreSQL, the dev server) and how many this
+// process used (its worker): a second worker can only help where one leaves cores idle.
 //
 //   npm run bench:ingest-chains [-- --chains 60 --files 60 --rows 20]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +46,16 @@ const CHAINS = Number(values.chains);
 const FILES = Number(values.files);
 const ROWS = Number(values.rows);
 const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** CPU seconds a child process has used so far (Linux /proc; 0 elsewhere). */
+function childCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
 
 /** Busy and total CPU time of the whole machine so far (every process), summed over its cores. */
 function machineCpu(): { busy: number; total: number } {
@@ -110,16 +120,22 @@ async function main() {
       const run = async () => {
         const start = performance.now();
         const cpu = machineCpu();
+        const own = process.cpuUsage();
+        const second = childCpuSeconds(child?.pid);
         const summary = (await (await startIngestNow(env.client, taskQueue)).result()) as IngestSummary;
         const after = machineCpu();
-        // Cores busy on average during the run: busy share of the machine's CPU time × its cores.
+        const { user, system } = process.cpuUsage(own);
+        const seconds = (performance.now() - start) / 1000;
+        // Cores busy on average during the run: busy share of the machine's CPU time × its cores;
+        // and this process's share (the first worker, and the client awaiting the run).
         const coresBusy = ((after.busy - cpu.busy) / Math.max(1, after.total - cpu.total)) * cpus().length;
-        return { seconds: (performance.now() - start) / 1000, summary, coresBusy };
+        return { seconds, summary, coresBusy, workerCores: (user + system) / 1e6 / seconds, secondCores: child ? (childCpuSeconds(child.pid) - second) / seconds : undefined };
       };
       const first = await run();
       const steady = await run();
       if (first.summary.rowsStored !== totalRows || steady.summary.rowsStored !== 0) throw new Error(`${setup.name}: stored ${first.summary.rowsStored} then ${steady.summary.rowsStored}`);
-      const busy = (r: { coresBusy: number }) => `${r.coresBusy.toFixed(1)} of ${cpus().length} cores busy`;
+      const busy = (r: { coresBusy: number; workerCores: number; secondCores?: number }) =>
+        `${r.coresBusy.toFixed(1)} of ${cpus().length} cores busy, ${r.workerCores.toFixed(1)} in this worker${r.secondCores === undefined ? '' : `, ${r.secondCores.toFixed(1)} in the second`}`;
       say(`${setup.name.padEnd(34)} first run ${first.seconds.toFixed(1).padStart(6)} s (${(totalRows / first.seconds).toFixed(0)} rows/s, ${busy(first)})   steady state ${steady.seconds.toFixed(1).padStart(5)} s (${busy(steady)})`);
       results[setup.name] = { first: first.seconds, steady: steady.seconds };
       for (const w of workers) w.shutdown();

@@ -14,6 +14,7 @@ import { verifyStore } from '../store/verify-store';
 import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
 import { parseConfig, type Config } from '../common/config';
 import { createLogger } from '../common/logger';
+import { NativeConnection } from '@temporalio/worker';
 import { createWorker } from '../worker/create-worker';
 import { ARCHIVE_1, ARCHIVE_2, LIVE, auditFile, copySamples } from './helpers/audit-log-factory';
 import { runCli, startCli } from './helpers/cli';
@@ -130,6 +131,43 @@ test('many chains: the sources are walked once per run, chains run parallelChain
   assert.equal(Number(plans.rows[0]?.n), 0, 'the plan is removed when the run is recorded');
   assert.equal((await bed.ingest()).rowsStored, 0, 'a second run adds nothing');
   await bed.stop();
+});
+
+test('a backfill with several lanes is shared by every worker polling the task queue, not kept by the one running the workflow', async () => {
+  // The dev server dispatches activities eagerly (as `qlik-audit dev` does): without care, each chain
+  // would go back to the worker that scheduled it, and a second worker would sit idle.
+  const sources = mkdtempSync(path.join(tmpdir(), 'qa-shared-'));
+  for (let m = 1; m <= 16; m++) writeFileSync(path.join(sources, `NODE${m}_AuditSecurity_Proxy.txt`), auditFile(1, 20, { start: new Date(Date.UTC(2026, 0, 1)) }));
+  const bed = await ingestBed(`${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`, sources, { parallelChains: 4 });
+  // A connection of its own, as a worker on a second server has.
+  const connection = await NativeConnection.connect({ address: bed.env.address });
+  const second = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: bed.taskQueue,
+    identity: 'second-worker',
+    deps: { config: bed.config, logger: createLogger('test', { level: 'warn' }), auditStore: async () => bed.store },
+    workflowBundle: await workflowBundle(),
+  });
+  const running = second.run();
+  try {
+    const handle = await startIngestNow(bed.env.client, bed.taskQueue);
+    assert.equal((await handle.result()).rowsStored, 16 * 20);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const chainActivities = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'ingestAuditLogChain').map((e) => String(e.eventId)));
+    const byWorker = new Map<string, number>();
+    for (const e of events) {
+      const started = e.activityTaskStartedEventAttributes;
+      if (started && chainActivities.has(String(started.scheduledEventId))) byWorker.set(started.identity ?? '', (byWorker.get(started.identity ?? '') ?? 0) + 1);
+    }
+    assert.equal([...byWorker.values()].reduce((a, b) => a + b, 0), 16);
+    assert.equal(byWorker.size, 2, `both workers ingest chains: ${JSON.stringify(Object.fromEntries(byWorker))}`);
+  } finally {
+    second.shutdown();
+    await running;
+    await connection.close();
+    await bed.stop();
+  }
 });
 
 test('a row first read from the live file and later from its archived copy is stored once', async () => {

@@ -18,12 +18,20 @@ const { planAuditLogIngestion, planAuditLogRun, recordIngestRun } = proxyActivit
   retry: { initialInterval: '5 seconds', maximumInterval: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
 });
 
-const { ingestAuditLogChain } = proxyActivities<Activities>({
+const chainOptions = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', maximumInterval: '2 minutes', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
   summary: 'Read, verify and store new rows of one machine/service chain',
-});
+} as const;
+const { ingestAuditLogChain } = proxyActivities<Activities>(chainOptions);
+/**
+ * With several lanes, each chain goes through the task queue, so every worker polling it takes a
+ * share: eager dispatch (on in `qlik-audit dev`) would hand every chain back to the worker running
+ * this workflow, which always has a free slot, and a second worker would sit idle through a backfill.
+ * One lane keeps eager dispatch: nothing to share, and it saves a round trip per chain.
+ */
+const { ingestAuditLogChain: ingestAuditLogChainShared } = proxyActivities<Activities>({ ...chainOptions, allowEagerDispatch: false });
 
 /** Chains per run before continuing as new (keeps history small on a large backfill). */
 const CHAINS_PER_RUN = 100;
@@ -58,11 +66,12 @@ export async function ingestAuditSecurityLogs(input: IngestWorkflowInput = {}): 
     // CHAINS_PER_RUN (or when Temporal suggests it) no lane takes another; the rest continue as new.
     let next = 0;
     let started = 0;
+    const ingestChain = parallelChains > 1 ? ingestAuditLogChainShared : ingestAuditLogChain;
     const lane = async () => {
       while (next < chains.length && started < CHAINS_PER_RUN && !workflowInfo().continueAsNewSuggested) {
         const chain = chains[next++] as ChainKey;
         started++;
-        add(await ingestAuditLogChain({ machine: chain.machine, service: chain.service, runId, planned: true }));
+        add(await ingestChain({ machine: chain.machine, service: chain.service, runId, planned: true }));
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelChains, chains.length)) }, lane));
