@@ -53,9 +53,8 @@ export function rowLine(row: Record<string, unknown>): string {
   return HASHED_COLUMNS.map((column) => copyValue(row[column])).join('\t');
 }
 
-export const lineChecksum = (line: string) => hash('sha256', line, 'hex');
-/** lineChecksum of a line already encoded to UTF-8. */
-export const lineDigest = (bytes: Buffer) => hash('sha256', bytes, 'hex');
+/** SHA-256 of a line, as text or already encoded to UTF-8 (the same digest either way). */
+export const lineChecksum = (line: string | Buffer) => hash('sha256', line, 'hex');
 
 export const rowChecksum = (row: Record<string, unknown>) => lineChecksum(rowLine(row));
 

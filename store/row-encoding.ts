@@ -4,7 +4,7 @@
 import type { LogFile } from '../audit-log/log-files';
 import type { Header } from '../audit-log/rows';
 import type { VerifiedRow } from '../audit-log/scanner';
-import { copyEscape, copyEscapeFields, HASHED_COLUMNS, lineDigest, sortedJson } from './digest';
+import { copyEscape, copyEscapeFields, HASHED_COLUMNS, lineChecksum, sortedJson } from './digest';
 import { ROW_COLUMNS } from './store';
 
 const KNOWN = new Set(['sequence#', 'timestamp', 'checksum']);
@@ -103,7 +103,7 @@ export function encodeRow(filePrefix: string, row: VerifiedRow): EncodedRow {
   line += `\t${fields(escaped, header.checksum, header.checksum)}\t${row.checksumValid}\t${row.headerOk}\t${row.line}`;
   // Encoded to UTF-8 once: the digest hashes these bytes and the batch's COPY data is made of them.
   const copy = Buffer.from(line);
-  return { sequence: row.sequence, checksum: noNul(row.checksum), copy, digest: lineDigest(copy) };
+  return { sequence: row.sequence, checksum: noNul(row.checksum), copy, digest: lineChecksum(copy) };
 }
 
 /** A batch's COPY data: each row's line and the batch id, copied once into one buffer. */
