@@ -40,7 +40,6 @@ export default tseslint.config(
             ...nodeBuiltins.map((name) => ({ name, message: 'Workflow code must be deterministic: no Node builtins.' })),
             { name: 'undici', message: 'No HTTP in workflows: do it in an activity.' },
             { name: 'pg', message: 'No database access in workflows: do it in an activity.' },
-            { name: '@electric-sql/pglite', message: 'No database access in workflows: do it in an activity.' },
           ],
         },
       ],

@@ -1,10 +1,9 @@
 // Audit store and log source errors typed by cause (the ApplicationFailure `type`): configuration
 // (a bad URL, credentials, an unknown database, a store of an old format) is non-retryable and names
-// the key; a connection refused or lost, a server restarting, a lock held elsewhere, a share not
+// the key; a connection refused or lost, a server restarting (the embedded one included), a share not
 // mounted are retried — a PostgreSQL restart must not fail the whole ingest run.
 import type { ApplicationFailure } from '@temporalio/activity';
-import { LockLostError, StoreFormatError } from '../store/store';
-import { StoreLockedError } from '../store/pglite';
+import { EmbeddedServerError, LockLostError, StoreFormatError } from '../store/store';
 import { UnreadablePathError } from '../audit-log/log-files';
 import { errorCode, permanent, transient } from '../common/failures';
 
@@ -15,7 +14,7 @@ const firstLine = (err: unknown): string => (err instanceof Error ? (err.message
 
 export function storeFailure(err: unknown): ApplicationFailure {
   if (err instanceof StoreFormatError) return permanent('ConfigInvalid', `auditSecurityLog.store: ${err.message}`);
-  if (err instanceof StoreLockedError) return transient('StoreLocked', err.message);
+  if (err instanceof EmbeddedServerError) return transient('StoreUnavailable', err.message);
   if (err instanceof LockLostError) return transient('LockLost', err.message);
   const code = errorCode(err);
   if (code && CONFIG_SQLSTATES.has(code)) return permanent('ConfigInvalid', `auditSecurityLog.store: ${firstLine(err)} (PostgreSQL ${code}): check the user, password, database and its privileges`);

@@ -1,5 +1,5 @@
 // The worker's one handle on the audit store (auditSecurityLog.store), opened on first use and shared
-// by every activity group: PGlite allows one opener per folder, and one pg pool per worker is enough.
+// by every activity group: one pg pool (and one presence on an embedded server) per worker is enough.
 // A failed open is not cached, so the next attempt tries again (PostgreSQL may be back).
 import { openStore, type AuditStore } from '../store/store';
 import type { ActivityDeps } from './deps';
@@ -11,7 +11,7 @@ export function storeHandle({ config, auditStore, cleanup }: ActivityDeps): Stor
   // A store opened here is closed here (one given in deps belongs to whoever gave it).
   if (!auditStore) cleanup?.add(async () => (await store?.catch(() => undefined))?.close());
   return () =>
-    (store ??= (auditStore ?? (() => openStore(config.auditSecurityLog.store)))().catch((err: Error) => {
+    (store ??= (auditStore ?? (() => openStore(config.auditSecurityLog.store, { applicationName: 'qlik-audit worker' })))().catch((err: Error) => {
       store = undefined;
       throw err;
     }));

@@ -151,6 +151,8 @@ export async function devCommand(argv: string[]): Promise<number> {
   let worker: RunningWorker | undefined;
   let receiver: RunningReceiver | undefined;
   let store: AuditStore | undefined;
+  // A store still opening when Ctrl-C comes is closed once open: its embedded server must not outlive us.
+  let storeOpening: Promise<AuditStore | undefined> | undefined;
   const interrupted = new AbortController();
   let stopping: Promise<void> | undefined;
   const stopAll = (why: string) =>
@@ -160,7 +162,7 @@ export async function devCommand(argv: string[]): Promise<number> {
       const stop = (async () => {
         await receiver?.close().catch(() => undefined);
         await worker?.shutdown().catch(() => undefined);
-        await store?.close().catch(() => undefined);
+        await (store ?? (await storeOpening))?.close().catch(() => undefined);
         await demo?.stop().catch(() => undefined);
       })();
       // The worker gets what is left of the budget; the dev server is stopped in any case (SIGKILL at the end).
@@ -212,10 +214,10 @@ export async function devCommand(argv: string[]): Promise<number> {
     const logger = fileLogger(logFile);
     installRuntime(logger, { prometheusBindAddress: DEV_METRICS, handleSignals: false });
     step(3, 'starting the worker ...');
-    // An embedded store has one user at a time: open it once here and share it.
-    if (config.auditSecurityLog.store.startsWith('pglite:')) {
-      store = await unlessAborted(demo ? openDemoStore(config.auditSecurityLog.store) : openStore(config.auditSecurityLog.store), interrupted.signal);
-    }
+    // One handle on the store for the worker, the receiver and the demo (one pool, one presence on the embedded server).
+    const opening = demo ? openDemoStore(config.auditSecurityLog.store) : openStore(config.auditSecurityLog.store, { applicationName: 'qlik-audit dev' });
+    storeOpening = opening.catch(() => undefined);
+    store = await unlessAborted(opening, interrupted.signal);
     worker = await unlessAborted(startWorker(config, logger, { auditStore: store }), interrupted.signal);
     step(4, 'starting the event receiver ...');
     // On the worker's connection: screenshot runs start eagerly on this worker.

@@ -145,7 +145,6 @@ Then checks the chain against anchors kept outside the database: the results of 
 runs in Temporal history (or --anchor, offline), which show the newest batches deleted together with
 their rows, or a chain recomputed whole. Exit 0 intact, 1 tampered, 2 bad usage (or no key for a
 keyed store).
-With a pglite: store, stop the worker first (an embedded store has one opener at a time).
 
 Options:
   --config <file>        YAML configuration

@@ -1,7 +1,7 @@
 // `qlik-audit serve --config F`: a worker and the event receiver in one process, against a real
 // Temporal cluster. Sharing the process lets the receiver start screenshot runs eagerly on this
 // worker (the first workflow task comes back with the start response), and lets both share one
-// audit store — the only way to run an embedded (PGlite) store with both.
+// connection pool to the audit store.
 import { startReceiver, type RunningReceiver } from '../client/receiver/start-receiver';
 import { openStore, type AuditStore } from '../store/store';
 import { installRuntime } from '../worker/runtime';
@@ -15,8 +15,8 @@ Runs a worker (as 'qlik-audit worker') and the event API (as 'qlik-audit receive
 process. Screenshot events then start their runs eagerly on this worker: the Temporal server
 hands the run's first workflow task back with the start response, one round trip less per
 event (needs system.enableEagerWorkflowStart on the cluster; without it runs start as usual).
-Worker and receiver share one connection to auditSecurityLog.store, so an embedded
-pglite: store works too. Run more 'qlik-audit worker' processes beside it to share the load.
+Worker and receiver share one connection pool to auditSecurityLog.store. Run more
+'qlik-audit worker' processes beside it to share the load.
 Stops on SIGINT/SIGTERM: the receiver first (requests in flight finish), then the worker
 (running activities get 10 s).
 
@@ -49,7 +49,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let worker: RunningWorker | undefined;
   let receiver: RunningReceiver | undefined;
   try {
-    store = await openStore(config.auditSecurityLog.store).catch((err: Error) => {
+    store = await openStore(config.auditSecurityLog.store, { applicationName: 'qlik-audit serve' }).catch((err: Error) => {
       throw new Error(`cannot open the audit store (auditSecurityLog.store): ${err.message.split('\n')[0]}`, { cause: err });
     });
     worker = await startWorker(config, logger, { auditStore: store });

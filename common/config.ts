@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { canonicalHostName } from './host-names';
 import { describeIssues } from './validation';
+import { PGLITE_MOVED } from './store-url';
 
 const hostName = z.string().min(1).max(253);
 const port = z.number().int().min(1).max(65535);
@@ -215,8 +216,9 @@ const auditSecurityLogSchema = z.strictObject({
     .default('5m'),
   store: z
     .string()
-    .regex(/^(pglite:|postgres(ql)?:\/\/)/, 'expected pglite:<folder> or postgres://user@host:5432/db')
-    .default('pglite:./var/auditdb'),
+    .refine((url) => !url.startsWith('pglite:'), PGLITE_MOVED)
+    .regex(/^(embedded:.+|postgres(ql)?:\/\/)/, 'expected embedded:<folder> (the PostgreSQL server shipped with qlik-audit) or postgres://user@host:5432/db')
+    .default('embedded:./var/auditdb'),
   sequenceMax: z.number().int().positive().default(2147483647),
   // A site that changed its log4net layout lists its AuditSecurity columns (default: Qlik's documented ones).
   columns: list(z.string().min(1)),
@@ -293,7 +295,7 @@ function resolvePaths(config: Config, baseDir: string): Config {
     auditSecurityLog: {
       ...config.auditSecurityLog,
       sources: config.auditSecurityLog.sources.map((s) => ({ directory: abs(s.directory) })),
-      store: store.startsWith('pglite:') ? `pglite:${abs(store.slice('pglite:'.length))}` : store,
+      store: store.startsWith('embedded:') ? `embedded:${abs(store.slice('embedded:'.length))}` : store,
     },
   };
 }

@@ -17,8 +17,7 @@ export const NonRetryable = {
 export const Retryable = {
   QpsUnavailable: 'QpsUnavailable',
   DownloadUnavailable: 'DownloadUnavailable',
-  StoreUnavailable: 'StoreUnavailable', // the audit store: connection refused or lost, server restarting, too many connections
-  StoreLocked: 'StoreLocked', // an embedded (PGlite) store open in another process
+  StoreUnavailable: 'StoreUnavailable', // the audit store: connection refused or lost, server restarting, too many connections, the embedded server not starting
   LockLost: 'LockLost', // the connection holding a chain's lock dropped mid-ingest
   SourceUnavailable: 'SourceUnavailable', // a log folder cannot be read (a share not mounted, permissions)
 } as const;

@@ -42,10 +42,10 @@ const DEMO_LOGS = path.resolve(__dirname, 'qlik-logs');
  */
 export async function openDemoStore(url: string): Promise<AuditStore> {
   try {
-    return await openStore(url);
+    return await openStore(url, { applicationName: 'qlik-audit dev' });
   } catch (err) {
-    if (!(err instanceof StoreFormatError) || !url.startsWith('pglite:')) throw err;
-    rmSync(url.slice('pglite:'.length), { recursive: true, force: true });
+    if (!(err instanceof StoreFormatError) || !url.startsWith('embedded:')) throw err;
+    rmSync(url.slice('embedded:'.length), { recursive: true, force: true });
     return openStore(url);
   }
 }
@@ -76,7 +76,7 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
         addInImageMetadata: { enable: true, fields: { date: true, eventId: true, correlationId: true, selectionTxnId: true, user: true, appId: true, appName: true, sheetName: true, viewingDuration: true } },
         auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort } },
       },
-      auditSecurityLog: { sources: [{ directory: logDir }], store: `pglite:${storeDir}`, every: '1m' },
+      auditSecurityLog: { sources: [{ directory: logDir }], store: `embedded:${storeDir}`, every: '1m' },
     },
     stop: () => qlik.stop(),
   };

@@ -1,10 +1,14 @@
 // The test step of `npm test`: makes sure the real Temporal binaries are there (installing the pinned
-// ones once), then runs every test/**/*.test.ts with node's own test runner through tsx.
-// `npm test -- test/foo.test.ts` runs only the named files.
-import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+// ones once), starts the PostgreSQL server the store tests use — the embedded one we ship, in a fresh
+// folder, unless QLIK_AUDIT_TEST_POSTGRES names an external one — then runs every test/**/*.test.ts
+// with node's own test runner through tsx. `npm test -- test/foo.test.ts` runs only the named files.
+// A test that hangs fails after TEST_TIMEOUT_MS (default 5 min), so the suite always ends.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { resolveTemporalBinaries } from '../worker/temporal-cli';
+import { openEmbeddedServer, type EmbeddedServer } from '../store/embedded-server';
 
 const root = path.resolve(__dirname, '..');
 
@@ -16,16 +20,46 @@ function findTests(dir: string): string[] {
   });
 }
 
-const bins = resolveTemporalBinaries({ install: true });
-const requested = process.argv.slice(2);
-const files = requested.length > 0 ? requested : findTests(path.join(root, 'test')).sort();
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
-  {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, TEMPORAL_CLI_PATH: bins.cli, TEMPORAL_TEST_SERVER_PATH: bins.testServer },
+async function main(): Promise<number> {
+  const bins = resolveTemporalBinaries({ install: true });
+  const requested = process.argv.slice(2);
+  const files = requested.length > 0 ? requested : findTests(path.join(root, 'test')).sort();
+
+  let server: EmbeddedServer | undefined;
+  let folder: string | undefined;
+  let postgres = process.env.QLIK_AUDIT_TEST_POSTGRES;
+  if (postgres) {
+    process.stdout.write(`store tests: the PostgreSQL in QLIK_AUDIT_TEST_POSTGRES\n`);
+  } else {
+    folder = mkdtempSync(path.join(tmpdir(), 'qa-test-postgres-'));
+    server = await openEmbeddedServer(folder, { applicationName: 'qlik-audit tests' });
+    const { host, user, database } = server.connection;
+    postgres = `postgres://${user}@${encodeURIComponent(String(host))}/${database}`;
+    process.stdout.write(`store tests: the embedded PostgreSQL in ${server.dataDir}\n`);
+  }
+  try {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 300_000}`, ...files],
+      { cwd: root, stdio: 'inherit', env: { ...process.env, TEMPORAL_CLI_PATH: bins.cli, TEMPORAL_TEST_SERVER_PATH: bins.testServer, QLIK_AUDIT_TEST_POSTGRES: postgres } },
+    );
+    // Ctrl-C reaches the test runner too (same process group); wait for it, then stop the server.
+    const ignore = () => undefined;
+    process.on('SIGINT', ignore);
+    process.on('SIGTERM', () => child.kill('SIGTERM'));
+    const code = await new Promise<number>((resolve) => child.once('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
+    process.off('SIGINT', ignore);
+    return code;
+  } finally {
+    await server?.release();
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
   },
 );
-process.exit(result.status ?? 1);

@@ -1,7 +1,7 @@
 // Audit.qs events in the store (SPEC 6.1): one row per eventId — reposts are no-ops — with the fields
 // people query as columns and the whole envelope as JSONB, next to the AuditSecurity rows.
 // One INSERT takes any number of events as a single JSON parameter (jsonb_to_recordset), the same
-// SQL on PostgreSQL and PGlite; the receiver batches concurrent requests into it (event-writer.ts).
+// SQL on every PostgreSQL; the receiver batches concurrent requests into it (event-writer.ts).
 import { eventContext, parseEventTime, type AuditEvent } from '../common/audit-event';
 import { parseQlikIdentity } from '../common/qlik-identity';
 import type { Sql } from './store';

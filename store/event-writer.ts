@@ -13,7 +13,7 @@ export interface EventWriterOptions {
    * still commit, and a repost of the event is then a no-op). One sweep timer for all, not one per event.
    */
   deadlineMs?: number;
-  /** INSERTs in flight at once (PostgreSQL: a few connections; PGlite runs one at a time anyway). */
+  /** INSERTs in flight at once (a few of the pool's connections). */
   inFlight?: number;
 }
 

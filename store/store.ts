@@ -1,11 +1,17 @@
-// The audit store (SPEC 5.6): PostgreSQL through `pg` for postgres:// URLs, embedded PGlite for
-// pglite:<folder> — the same schema, the same SQL, the same code path. Migrations run on open.
+// The audit store (SPEC 5.6): PostgreSQL through `pg`, an external server for postgres:// URLs or the
+// embedded one for embedded:<folder> (embedded-server.ts) — the same schema, the same SQL, the same
+// COPY path. Migrations run on open.
 // A `?schema=<name>` query parameter on a postgres:// URL puts the tables in that schema.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openPglite } from './pglite';
+import type { ClientConfig } from 'pg';
+import { isServerDown, openEmbeddedServer } from './embedded-server';
+import { LockLostError, StoreFormatError } from './store-errors';
+import { PGLITE_MOVED } from '../common/store-url';
+
+export { EmbeddedServerError, LockLostError, StoreFormatError } from './store-errors';
 
 export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -19,12 +25,11 @@ export interface TxSql extends Sql {
 export interface AuditStore extends Sql {
   /**
    * All of `fn` or nothing. With `lock`, transactions holding the same advisory lock key run one at
-   * a time across every process on the database (PGlite has one writer anyway).
+   * a time across every process on the database.
    */
   transaction<T>(fn: (sql: TxSql) => Promise<T>, options?: { lock?: number }): Promise<T>;
   /**
-   * Runs `fn` while no other process on this store runs one with the same `name` (PGlite: one
-   * process opens it anyway). `onWait` is called about once a second while another holds it. `fn`
+   * Runs `fn` while no other process on this store runs one with the same `name`. `onWait` is called about once a second while another holds it. `fn`
    * gets a signal that aborts if the lock is lost (its connection dropped): it must stop writing.
    */
   exclusive<T>(name: string, fn: (lockLost: AbortSignal) => Promise<T>, options?: { onWait?: () => void; signal?: AbortSignal }): Promise<T>;
@@ -220,21 +225,14 @@ export async function storeId(store: Sql): Promise<string> {
   return (await store.query<{ store_id: string }>('SELECT store_id FROM audit_store LIMIT 1')).rows[0]?.store_id ?? '';
 }
 
-/** The connection holding a chain's advisory lock was lost while the chain was being ingested. */
-export class LockLostError extends Error {
-  override name = 'LockLostError';
-}
-
-/** A store written by an earlier development version: its rows and digests are laid out differently. */
-export class StoreFormatError extends Error {
-  override name = 'StoreFormatError';
-}
-
 /**
  * 3: the digest chain covers findings, may be keyed (HMAC), and rows say whether their file's header
  * was Qlik's documented layout. (1 and 2 were development versions.)
  */
 const STORE_FORMAT = 3;
+
+/** Processes that open a new store at once (worker and receiver starting together) migrate it one at a time. */
+const MIGRATION_LOCK = 72233_0001;
 
 async function migrate(store: AuditStore): Promise<void> {
   await store.transaction(async (sql) => {
@@ -245,100 +243,158 @@ async function migrate(store: AuditStore): Promise<void> {
     }
     for (const statement of MIGRATIONS) await sql.query(statement);
     if (format === undefined) await sql.query('INSERT INTO audit_store (format, store_id) VALUES ($1, $2)', [STORE_FORMAT, randomUUID()]);
-  });
+  }, { lock: MIGRATION_LOCK });
 }
 
-export async function openStore(url: string): Promise<AuditStore> {
+export interface OpenStoreOptions {
+  /** Shown in pg_stat_activity (which qlik-audit command holds a connection). */
+  applicationName?: string;
+}
+
+interface ConnectHooks {
+  /** For messages: which store this is. */
+  describe: string;
+  /** Created first when given. */
+  schema?: string;
+  /** Called when no server answers a new connection (the embedded server starts it again); then retried once. */
+  recover?: () => Promise<void>;
+  /** After the pool is closed. */
+  onClose?: () => Promise<void>;
+}
+
+/** The store on a PostgreSQL server: one pool of connections, the same SQL and COPY path for every server. */
+async function connectPostgres(connection: ClientConfig, hooks: ConnectHooks): Promise<AuditStore> {
+  const { default: pg } = await import('pg');
+  const { from: copyStream } = await import('pg-copy-streams');
+  const pool = new pg.Pool({ ...connection, max: 4 });
+  // An idle connection the server drops (restart, pg_terminate_backend) is discarded by the pool;
+  // without a listener its error would crash the worker. The next query opens a new one.
+  pool.on('error', () => undefined);
+  // A connection that finds no server: the embedded one is started again, then one more try. Only the
+  // connect is retried (no statement was sent), never a query.
+  const recovering = async <T>(connect: () => Promise<T>): Promise<T> => {
+    try {
+      return await connect();
+    } catch (err) {
+      if (!hooks.recover || !isServerDown(err)) throw err;
+      await hooks.recover();
+      return connect();
+    }
+  };
+  const acquire = () => recovering(() => pool.connect());
+  try {
+    const client = await acquire();
+    try {
+      if (hooks.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${hooks.schema}`);
+      await client.query('SELECT 1');
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end();
+    throw new Error(`cannot connect to ${hooks.describe} (auditSecurityLog.store): ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    async query(text, params) {
+      const client = await acquire();
+      let broken: Error | undefined;
+      try {
+        return (await client.query(text, params as unknown[])) as never;
+      } catch (err) {
+        if (isServerDown(err)) broken = err as Error;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async transaction(fn, options) {
+      const client = await acquire();
+      // A connection dropped mid-transaction fails the query under way (and so this transaction,
+      // retried by the caller); the client's own 'error' event must not crash the worker.
+      let broken: Error | undefined;
+      const ignore = (err: Error) => void (broken = err);
+      client.on('error', ignore);
+      try {
+        // One round trip: a batch's commit costs a few, and each waits for this process's event loop.
+        await client.query(options?.lock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${Math.trunc(options.lock)})`);
+        const result = await fn({
+          query: (text, params) => client.query(text, params as unknown[]) as never,
+          copyFrom: (table, columns, data) => pipeline(Readable.from([data]), client.query(copyStream(`COPY ${table} (${columns.join(',')}) FROM STDIN`))),
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackFailed: Error) => void (broken ??= rollbackFailed));
+        throw err;
+      } finally {
+        client.removeListener('error', ignore);
+        client.release(broken); // a broken connection is closed, not handed to the next transaction
+      }
+    },
+    async exclusive(name, fn, options) {
+      // A session-level advisory lock on a connection of its own (not the pool's, which transactions
+      // need meanwhile): it is released when this session ends, also when this process is killed.
+      // A lost lock connection (PostgreSQL restarted, the session killed) means another process may
+      // take the lock: the work under it is aborted, retryably, instead of going on unlocked.
+      const lost = new AbortController();
+      const onLost = (err: Error) => lost.abort(new LockLostError(`lost the connection holding the lock on ${name} (${err.message.split('\n')[0]}); this chain is retried`));
+      const client = await recovering(async () => {
+        const candidate = new pg.Client(connection);
+        candidate.on('error', onLost);
+        try {
+          await candidate.connect();
+        } catch (err) {
+          candidate.removeListener('error', onLost);
+          throw err;
+        }
+        return candidate;
+      });
+      client.on('end', () => onLost(new Error('connection ended')));
+      try {
+        for (;;) {
+          const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [EXCLUSIVE_LOCK_SPACE, name]);
+          if (rows[0]?.ok) break;
+          options?.onWait?.();
+          await sleep(1000, undefined, { signal: options?.signal });
+        }
+        const result = await fn(lost.signal);
+        lost.signal.throwIfAborted(); // lost at the very end: the last commit may have raced another holder
+        return result;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+    async close() {
+      try {
+        await pool.end();
+      } finally {
+        await hooks.onClose?.();
+      }
+    },
+  };
+}
+
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<AuditStore> {
   let store: AuditStore;
-  if (url.startsWith('pglite:')) {
-    const { db, close } = await openPglite(url.slice('pglite:'.length));
-    store = {
-      query: (text, params) => db.query(text, params) as never,
-      transaction: (fn) =>
-        db.transaction((tx) =>
-          fn({
-            query: (text, params) => tx.query(text, params) as never,
-            // PGlite reads COPY input from the virtual file /dev/blob.
-            copyFrom: async (table, columns, data) => {
-              await tx.query(`COPY ${table} (${columns.join(',')}) FROM '/dev/blob'`, [], { blob: new Blob([data]) });
-            },
-          }),
-        ),
-      exclusive: (_name, fn) => fn(new AbortController().signal),
-      close,
-    };
+  if (url.startsWith('pglite:')) throw new StoreFormatError(`auditSecurityLog.store: ${PGLITE_MOVED}`);
+  if (url.startsWith('embedded:')) {
+    const folder = url.slice('embedded:'.length);
+    const server = await openEmbeddedServer(folder, { applicationName: options.applicationName });
+    try {
+      store = await connectPostgres(server.connection, { describe: `the embedded store ${server.dataDir}`, recover: server.ensureRunning, onClose: server.release });
+    } catch (err) {
+      await server.release().catch(() => undefined);
+      throw err;
+    }
   } else {
     const parsed = new URL(url);
     const schema = parsed.searchParams.get('schema');
     parsed.searchParams.delete('schema');
     if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`auditSecurityLog.store: schema '${schema}' must be a plain lower-case identifier`);
-    const { default: pg } = await import('pg');
-    const { from: copyStream } = await import('pg-copy-streams');
-    const connection = { connectionString: parsed.toString(), ...(schema ? { options: `-c search_path=${schema}` } : {}) };
-    const pool = new pg.Pool({ ...connection, max: 4 });
-    // An idle connection the server drops (restart, pg_terminate_backend) is discarded by the pool;
-    // without a listener its error would crash the worker. The next query opens a new one.
-    pool.on('error', () => undefined);
-    try {
-      if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await pool.query('SELECT 1');
-    } catch (err) {
-      await pool.end();
-      throw new Error(`cannot connect to the audit store ${parsed.host}${parsed.pathname} (auditSecurityLog.store): ${(err as Error).message}`, { cause: err });
-    }
-    store = {
-      query: (text, params) => pool.query(text, params as unknown[]) as never,
-      async transaction(fn, options) {
-        const client = await pool.connect();
-        // A connection dropped mid-transaction fails the query under way (and so this transaction,
-        // retried by the caller); the client's own 'error' event must not crash the worker.
-        let broken: Error | undefined;
-        const ignore = (err: Error) => void (broken = err);
-        client.on('error', ignore);
-        try {
-          // One round trip: a batch's commit costs a few, and each waits for this process's event loop.
-          await client.query(options?.lock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${Math.trunc(options.lock)})`);
-          const result = await fn({
-            query: (text, params) => client.query(text, params as unknown[]) as never,
-            copyFrom: (table, columns, data) => pipeline(Readable.from([data]), client.query(copyStream(`COPY ${table} (${columns.join(',')}) FROM STDIN`))),
-          });
-          await client.query('COMMIT');
-          return result;
-        } catch (err) {
-          await client.query('ROLLBACK').catch((rollbackFailed: Error) => void (broken ??= rollbackFailed));
-          throw err;
-        } finally {
-          client.removeListener('error', ignore);
-          client.release(broken); // a broken connection is closed, not handed to the next transaction
-        }
-      },
-      async exclusive(name, fn, options) {
-        // A session-level advisory lock on a connection of its own (not the pool's, which transactions
-        // need meanwhile): it is released when this session ends, also when this process is killed.
-        const client = new pg.Client(connection);
-        // A lost lock connection (PostgreSQL restarted, the session killed) means another process may
-        // take the lock: the work under it is aborted, retryably, instead of going on unlocked.
-        const lost = new AbortController();
-        const onLost = (err: Error) => lost.abort(new LockLostError(`lost the connection holding the lock on ${name} (${err.message.split('\n')[0]}); this chain is retried`));
-        client.on('error', onLost);
-        client.on('end', () => onLost(new Error('connection ended')));
-        await client.connect();
-        try {
-          for (;;) {
-            const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [EXCLUSIVE_LOCK_SPACE, name]);
-            if (rows[0]?.ok) break;
-            options?.onWait?.();
-            await sleep(1000, undefined, { signal: options?.signal });
-          }
-          const result = await fn(lost.signal);
-          lost.signal.throwIfAborted(); // lost at the very end: the last commit may have raced another holder
-          return result;
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-      },
-      close: () => pool.end(),
-    };
+    store = await connectPostgres(
+      { connectionString: parsed.toString(), ...(schema ? { options: `-c search_path=${schema}` } : {}), application_name: options.applicationName ?? 'qlik-audit', connectionTimeoutMillis: 15_000 },
+      { describe: `the audit store ${decodeURIComponent(parsed.host)}${parsed.pathname}`, schema: schema ?? undefined },
+    );
   }
   try {
     await migrate(store);

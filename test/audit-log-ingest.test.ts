@@ -1,4 +1,4 @@
-// ingestAuditSecurityLogs on the real dev server into PGlite and into the local PostgreSQL: counts
+// ingestAuditSecurityLogs on the real dev server into an embedded store and into the suite's PostgreSQL: counts
 // match the files, a second run adds nothing, a live row later archived is stored once, an
 // interrupted ingestion resumes with nothing lost or doubled, and verify-store catches UPDATE/DELETE.
 import assert from 'node:assert/strict';
@@ -51,10 +51,10 @@ async function ingestBed(storeUrl: string, sources: string, extra: object = {}) 
 
 const count = async (store: AuditStore, where = 'true') => Number((await store.query<{ n: string }>(`SELECT count(*) AS n FROM audit_rows WHERE ${where}`)).rows[0]?.n);
 
-for (const kind of ['pglite', 'postgres'] as const) {
+for (const kind of ['embedded', 'postgres'] as const) {
   test(`${kind}: the sample logs are stored row for row; a second run adds nothing; verify-store catches UPDATE and DELETE`, async () => {
     const sources = copySamples();
-    const url = kind === 'pglite' ? `pglite:${mkdtempSync(path.join(tmpdir(), 'qa-pglite-'))}` : `${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const url = kind === 'embedded' ? `embedded:${mkdtempSync(path.join(tmpdir(), 'qa-embedded-'))}` : `${POSTGRES}?schema=qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
     const bed = await ingestBed(url, sources);
 
     const first = await bed.ingest();
@@ -179,7 +179,7 @@ test('a row first read from the live file and later from its archived copy is st
   // Before the roll: the live file holds the first 100 rows of what becomes ARCHIVE_2.
   const full = readFileSync(path.join(samples, ARCHIVE_2), 'utf8').split('\r\n');
   writeFileSync(path.join(sources, LIVE), `${full.slice(0, 101).join('\r\n')}\r\n`);
-  const bed = await ingestBed(`pglite:${mkdtempSync(path.join(tmpdir(), 'qa-pglite-'))}`, sources);
+  const bed = await ingestBed(`embedded:${mkdtempSync(path.join(tmpdir(), 'qa-embedded-'))}`, sources);
   const before = await bed.ingest();
   assert.equal(before.rowsStored, 102);
 
@@ -289,8 +289,8 @@ test('small daily files share transactions, each with its own chain entry and ch
 
 test('logs schedule creates and updates the Temporal Schedule; verify-store and ingest run from the CLI', async () => {
   const sources = copySamples();
-  const dbDir = mkdtempSync(path.join(tmpdir(), 'qa-pglite-'));
-  const bed = await ingestBed(`pglite:${dbDir}`, sources);
+  const dbDir = mkdtempSync(path.join(tmpdir(), 'qa-embedded-'));
+  const bed = await ingestBed(`embedded:${dbDir}`, sources);
   const created = await upsertIngestSchedule(bed.env.client, bed.config, bed.taskQueue);
   const updated = await upsertIngestSchedule(bed.env.client, { ...bed.config, auditSecurityLog: { ...bed.config.auditSecurityLog, every: '10m' } }, bed.taskQueue);
   assert.deepEqual([created, updated], ['created', 'updated']);
@@ -300,11 +300,11 @@ test('logs schedule creates and updates the Temporal Schedule; verify-store and 
   assert.equal(schedule.action.type === 'startWorkflow' && schedule.action.workflowType, 'ingestAuditSecurityLogs');
 
   const configFile = path.join(sources, 'config.yaml');
-  writeFileSync(configFile, `temporal: { taskQueue: ${bed.taskQueue} }\nauditSecurityLog: { sources: [ { directory: ${sources} } ], store: 'pglite:${dbDir}' }\n`);
+  writeFileSync(configFile, `temporal: { taskQueue: ${bed.taskQueue} }\nauditSecurityLog: { sources: [ { directory: ${sources} } ], store: 'embedded:${dbDir}' }\n`);
   const ingest = await runCli(['logs', 'ingest', '--config', configFile, '--wait'], { env: { TEMPORAL_ADDRESS: bed.env.address } });
   assert.equal(ingest.status, 0, ingest.stderr);
   assert.equal(JSON.parse(ingest.stdout).rowsStored, 281);
-  await bed.stop(); // an embedded store has one opener at a time
+  // The worker keeps its handle on the embedded store open: the CLI shares the running server.
 
   const summary = JSON.parse(ingest.stdout);
   assert.match(summary.anchor.chainHead, /^[0-9a-f]{64}$/, 'the run keeps the chain head in its result (Temporal history)');
@@ -318,7 +318,7 @@ test('logs schedule creates and updates the Temporal Schedule; verify-store and 
   assert.ok(report.anchorsChecked >= 1, 'anchors read through the Temporal client');
 
   // The newest batch deleted with its rows: the chain still holds together; the anchors do not.
-  const cut = await openStore(`pglite:${dbDir}`);
+  const cut = await openStore(`embedded:${dbDir}`);
   for (const table of ['audit_rows', 'audit_findings']) await cut.query(`DELETE FROM ${table} WHERE batch_id = (SELECT max(id) FROM audit_batches)`);
   await cut.query('DELETE FROM audit_batches WHERE id = (SELECT max(id) FROM audit_batches)');
   await cut.close();
@@ -328,12 +328,13 @@ test('logs schedule creates and updates the Temporal Schedule; verify-store and 
   const offline = await runCli(['logs', 'verify-store', '--config', configFile, '--anchor', `${summary.anchor.chainHead}:${summary.anchor.batches}`]);
   assert.equal(offline.status, 1);
   assert.match(offline.stdout, /truncated +--anchor [0-9a-f]{16}…:\d+ recorded a chain of \d+ batches .*the newest batches were deleted/);
-  const store = await openStore(`pglite:${dbDir}`);
+  const store = await openStore(`embedded:${dbDir}`);
   await store.query('DELETE FROM audit_rows WHERE sequence = 7');
   await store.close();
   const tampered = await runCli(['logs', 'verify-store', '--config', configFile], withTemporal);
   assert.equal(tampered.status, 1);
   assert.match(tampered.stdout, /TAMPERED: 2 batches, \d+ rows, unkeyed chain .*\n {2}rows-deleted +batch \d+ \(QLIKSERVER1\/Repository .*\): holds \d+ rows, ingested \d+/);
+  await bed.stop();
 });
 
 test('a worker process killed mid-file is replaced; the store then matches the files row for row', async () => {

@@ -4,7 +4,7 @@
 //     difference, and the file's rows are stored marked as not trustworthy;
 //   - the digest chain covers rows and findings, can be keyed (HMAC), and is checked against anchors
 //     kept outside the database: every way to falsify the store is reported with its kind, on
-//     PostgreSQL and on PGlite.
+//     on a PostgreSQL schema and on an embedded store restored from a copy of its folder.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -107,9 +107,10 @@ async function recomputeWithoutKey(store: AuditStore, downgrade: boolean): Promi
   }
 }
 
-for (const kind of ['postgres', 'pglite'] as const) {
+for (const kind of ['postgres', 'embedded'] as const) {
   test(`${kind}: every way to falsify the keyed store is reported with its kind; a clean store passes`, async () => {
-    // One store ingested once; each tamper works on a copy of it (a schema copy, or a folder copy).
+    // One store ingested once; each tamper works on a copy of it (a schema copy, or a copy of the
+    // embedded store's folder once its server has stopped: a cold backup, restored).
     const fresh: () => Promise<{ store: AuditStore; anchor: Anchor; drop: () => Promise<void> }> =
       kind === 'postgres'
         ? async () => {
@@ -119,14 +120,14 @@ for (const kind of ['postgres', 'pglite'] as const) {
             return { store, anchor, drop: async () => (await store.query(`DROP SCHEMA ${schema} CASCADE`), await store.close()) };
           }
         : await (async () => {
-            const original = mkdtempSync(path.join(tmpdir(), 'qa-pglite-integrity-'));
-            const first = await openStore(`pglite:${original}`);
+            const original = mkdtempSync(path.join(tmpdir(), 'qa-embedded-integrity-'));
+            const first = await openStore(`embedded:${original}`);
             const anchor = await ingestSamples(first, KEY);
             await first.close();
             return async () => {
-              const copy = mkdtempSync(path.join(tmpdir(), 'qa-pglite-copy-'));
+              const copy = mkdtempSync(path.join(tmpdir(), 'qa-embedded-copy-'));
               cpSync(original, copy, { recursive: true });
-              const store = await openStore(`pglite:${copy}`);
+              const store = await openStore(`embedded:${copy}`);
               return { store, anchor, drop: () => store.close() };
             };
           })();

@@ -1,11 +1,12 @@
-// The store keeps what Qlik wrote, exactly, in PGlite and in the local PostgreSQL: rows go in by
+// The store keeps what Qlik wrote, exactly, in an embedded store of its own and on the suite's PostgreSQL: rows go in by
 // COPY, so every character COPY treats specially must come back unchanged; a row already stored
 // (a replayed row) is stored once; and the digest chain still catches any change, even '' to NULL,
 // and rows that no batch vouches for.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import pg from 'pg';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ingestChain } from '../store/ingest-chain';
@@ -13,11 +14,10 @@ import { buildChains, discoverLogFiles } from '../audit-log/log-files';
 import { openStore, type AuditStore } from '../store/store';
 import { verifyStore } from '../store/verify-store';
 import { auditFile, HEADER, withValidChecksum } from './helpers/audit-log-factory';
-import { runCli } from './helpers/cli';
 
 import { POSTGRES } from './helpers/postgres';
 
-/** A schema of its own on the local PostgreSQL, and how to drop it afterwards. */
+/** A schema of its own on the suite's PostgreSQL, and how to drop it afterwards. */
 function scratchSchema() {
   const schema = `qa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   return { url: `${POSTGRES}?schema=${schema}`, drop: (store: AuditStore) => store.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`) };
@@ -44,14 +44,14 @@ const tricky = {
   TenantId: '{"json": "in a field"}',
 };
 
-for (const kind of ['pglite', 'postgres'] as const) {
+for (const kind of ['embedded', 'postgres'] as const) {
   test(`${kind}: fields come back exactly as Qlik wrote them; a replayed row is stored once; verify-store catches '' → NULL`, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'qa-store-'));
     const lines = [row(1, {}), row(2, tricky), row(3, { Timestamp: 'not a time' }), row(4, {})];
     const replayed = lines[1] as string;
     writeFileSync(path.join(dir, 'NODE1_AuditSecurity_Proxy.txt'), `\ufeff${WITH_TENANT}\r\n${[...lines, replayed, row(5, {})].join('\r\n')}\r\n`);
     const scratch = scratchSchema();
-    const store = await openStore(kind === 'pglite' ? `pglite:${mkdtempSync(path.join(tmpdir(), 'qa-pglite-'))}` : scratch.url);
+    const store = await openStore(kind === 'embedded' ? `embedded:${mkdtempSync(path.join(tmpdir(), 'qa-embedded-'))}` : scratch.url);
     try {
       const [chain] = buildChains(await discoverLogFiles([dir]));
       const result = await ingestChain(store, chain ?? [], { runId: 'store-test', sequenceMax: 2147483647 });
@@ -88,12 +88,17 @@ for (const kind of ['pglite', 'postgres'] as const) {
 }
 
 test('a store written by an earlier development format is refused with a clear message, not misread', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'qa-pglite-'));
-  const { PGlite } = await import('@electric-sql/pglite');
-  const old = await PGlite.create(dir);
-  await old.query('CREATE TABLE audit_rows (id BIGSERIAL PRIMARY KEY, raw TEXT NOT NULL)');
-  await old.close();
-  await assert.rejects(openStore(`pglite:${dir}`), /earlier development version \(format 1, now 3\): point auditSecurityLog\.store at a new/);
+  const scratch = scratchSchema();
+  const admin = new pg.Client({ connectionString: POSTGRES });
+  await admin.connect();
+  try {
+    const schema = new URL(scratch.url).searchParams.get('schema');
+    await admin.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.audit_rows (id BIGSERIAL PRIMARY KEY, raw TEXT NOT NULL)`);
+    await assert.rejects(openStore(scratch.url), /earlier development version \(format 1, now 3\): point auditSecurityLog\.store at a new/);
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+  } finally {
+    await admin.end();
+  }
 });
 
 test('postgres: two workers ingesting the same chain at once take turns: every row once, counts not doubled', async () => {
@@ -116,26 +121,4 @@ test('postgres: two workers ingesting the same chain at once take turns: every r
     await scratch.drop(one);
     await Promise.all([one.close(), two.close()]);
   }
-});
-
-test('pglite: one process at a time — a second opener is told who holds the store; a dead holder leaves no lock behind', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'qa-pglite-'));
-  const store = await openStore(`pglite:${dir}`);
-  try {
-    await assert.rejects(openStore(`pglite:${dir}`), /already open in this process: share that handle/);
-    const config = path.join(dir, '..', `${path.basename(dir)}.yaml`);
-    writeFileSync(config, `auditSecurityLog: { store: 'pglite:${dir}' }\n`);
-    const other = await runCli(['logs', 'verify-store', '--config', config]);
-    assert.equal(other.status, 1);
-    assert.equal(other.stderr.trim().split('\n').length, 1, other.stderr);
-    assert.match(other.stderr, new RegExp(`the embedded store ${dir} is open in process ${process.pid} \\(.*\\); .*stop that process, or point auditSecurityLog\\.store at PostgreSQL`));
-  } finally {
-    await store.close();
-  }
-  // A holder that died (kill -9) leaves its lock file: the next opener takes over.
-  writeFileSync(path.join(dir, 'qlik-audit.lock'), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), command: 'qlik-audit.js worker', since: '2026-01-01T00:00:00Z' }));
-  const after = await openStore(`pglite:${dir}`);
-  assert.equal((await verifyStore(after)).ok, true);
-  await after.close();
-  assert.equal(existsSync(path.join(dir, 'qlik-audit.lock')), false, 'released on close');
 });

@@ -1,5 +1,5 @@
-// The audit trail (SPEC 6): every accepted Audit.qs event stored once before its 202 (PostgreSQL and
-// PGlite), a receiver killed right after a 202 loses nothing, screenshot outcomes indexed once per run,
+// The audit trail (SPEC 6): every accepted Audit.qs event stored once before its 202 (on PostgreSQL
+// and an embedded store), a receiver killed right after a 202 loses nothing, screenshot outcomes indexed once per run,
 // one user's timeline merging Audit.qs events, screenshots and the real sample AuditSecurity rows in
 // time order, an evidence bundle an auditor checks with sha256sum, and retention that purges only
 // what it should and records that it did.
@@ -48,9 +48,9 @@ function everyType(): AuditEvent[] {
   return all;
 }
 
-for (const kind of ['postgres', 'pglite'] as const) {
+for (const kind of ['postgres', 'embedded'] as const) {
   test(`${kind}: every event type is stored once — the fields people query as columns, the envelope as sent`, async () => {
-    const store = await openStore(kind === 'pglite' ? `pglite:${mkdtempSync(path.join(tmpdir(), 'qa-trail-'))}` : scratchStoreUrl());
+    const store = await openStore(kind === 'embedded' ? `embedded:${mkdtempSync(path.join(tmpdir(), 'qa-trail-'))}` : scratchStoreUrl());
     try {
       const writer = createEventWriter(store);
       const events = everyType();
@@ -134,7 +134,7 @@ test('the receiver answers 202 only once the event is committed; reposts are no-
   }
 });
 
-test('a receiver killed right after its 202 lost nothing; a receiver beside a worker on an embedded store stops with the fix', async () => {
+test('a receiver killed right after its 202 lost nothing, on PostgreSQL and beside a worker on an embedded store', async () => {
   const env = await devServer();
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-kill-receiver-'));
   const storeUrl = scratchStoreUrl();
@@ -156,15 +156,21 @@ test('a receiver killed right after its 202 lost nothing; a receiver beside a wo
     await store.close();
   }
 
-  // PGlite has one opener: a worker (here: this process) holds it, so a receiver of its own cannot.
-  const embedded = path.join(dir, 'auditdb');
-  const held = await openStore(`pglite:${embedded}`);
+  // The embedded store is shared: a receiver process of its own beside a worker (here: this process,
+  // holding the store open) commits into the same server; its 202 means the event is there.
+  const embedded = mkdtempSync(path.join(tmpdir(), 'qa-embedded-'));
+  const held = await openStore(`embedded:${embedded}`);
   try {
-    writeFileSync(configFile, `temporal: { address: '${env.address}', taskQueue: ${bed.taskQueue} }\neventApi: { port: ${port} }\nauditSecurityLog: { store: 'pglite:${embedded}' }\n`);
-    const refused = await runCli(['receiver', '--config', configFile]);
-    assert.equal(refused.status, 1);
-    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
-    assert.match(refused.stderr, new RegExp(`open in process ${process.pid} .*run receiver and worker in one process \\(qlik-audit serve\\), or use PostgreSQL \\(auditSecurityLog\\.store: postgres://`));
+    writeFileSync(configFile, `temporal: { address: '${env.address}', taskQueue: ${bed.taskQueue} }\neventApi: { port: ${port} }\nauditSecurityLog: { store: 'embedded:${embedded}' }\n`);
+    const beside = startCli(['receiver', '--config', configFile, '--log-format', 'json'], '"msg":"receiver listening"');
+    await beside.ready;
+    const second = auditQsEvent('navigation.sheet.loaded', ADMIN, new Date().toISOString(), { sheetId: 'sheet-2' });
+    const posted = await fetch(`http://127.0.0.1:${port}/api/v1/audit-event`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(second) });
+    beside.child.kill('SIGKILL');
+    assert.equal(posted.status, 202);
+    await beside.exited;
+    const { rows } = await held.query('SELECT type FROM audit_events WHERE event_id = $1', [second.eventId]);
+    assert.deepEqual(rows, [{ type: 'navigation.sheet.loaded' }]);
   } finally {
     await held.close();
   }
@@ -177,8 +183,8 @@ test('qlik-audit serve: worker and receiver in one process share an embedded sto
   const taskQueue = `serve-${randomUUID()}`;
   const raw = parseYaml(readFileSync(bed.configFile, 'utf8')) as Record<string, Record<string, unknown>>;
   const configFile = path.join(dir, 'config.yaml');
-  const embedded = path.join(dir, 'auditdb');
-  writeFileSync(configFile, stringifyYaml({ ...raw, temporal: { address: env.address, taskQueue }, eventApi: { port }, auditSecurityLog: { store: `pglite:${embedded}` } }));
+  const embedded = mkdtempSync(path.join(tmpdir(), 'qa-embedded-'));
+  writeFileSync(configFile, stringifyYaml({ ...raw, temporal: { address: env.address, taskQueue }, eventApi: { port }, auditSecurityLog: { store: `embedded:${embedded}` } }));
   const serve = startCli(['serve', '--config', configFile, '--log-format', 'json'], '"msg":"receiver listening"');
   await serve.ready;
   const post = (event: object) => fetch(`http://127.0.0.1:${port}/api/v1/audit-event`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
@@ -196,8 +202,9 @@ test('qlik-audit serve: worker and receiver in one process share an embedded sto
     serve.child.kill('SIGTERM');
   }
   assert.equal(await serve.exited, 0, serve.output().stderr);
-  // Both wrote to the one embedded store, which is closed again (this process can open it).
-  const store = await openStore(`pglite:${embedded}`);
+  // Both wrote to the one embedded store; serve stopped its server on the way out (no other user).
+  assert.equal(existsSync(path.join(embedded, 'postmaster.pid')), false, 'the embedded server stopped with its last user');
+  const store = await openStore(`embedded:${embedded}`);
   try {
     const { rows: events } = await store.query<{ type: string }>('SELECT type FROM audit_events WHERE event_id = $1', [selection.eventId]);
     assert.deepEqual(events, [{ type: 'selection.state.changed' }], 'the receiver stored the event');

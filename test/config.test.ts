@@ -47,7 +47,7 @@ eventApi: { host: 127.0.0.1, port: 8181, apiToken: '', rateLimitPerMinute: 300 }
 auditSecurityLog:
   sources: [ { directory: ./var/qlik-logs } ]
   every: 5m
-  store: pglite:./var/auditdb
+  store: embedded:./var/auditdb
   sequenceMax: 2147483647
 `),
   );
@@ -60,7 +60,7 @@ test('relative paths are resolved against the config file folder', () => {
   const config = loadConfig(file);
   assert.equal(config.qlik.cert.clientCert, path.join(path.dirname(file), 'certs/c.pem'));
   assert.equal(config.screenshots.storageTargets[0]?.directory, path.join(path.dirname(file), 'shots'));
-  assert.equal(config.auditSecurityLog.store, `pglite:${path.join(path.dirname(file), 'var/auditdb')}`);
+  assert.equal(config.auditSecurityLog.store, `embedded:${path.join(path.dirname(file), 'var/auditdb')}`);
 });
 
 test('an unknown key is an error naming its full path', () => {

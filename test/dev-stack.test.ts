@@ -41,6 +41,7 @@ async function interruptAt(marker: string | undefined, varDir: string) {
   assert.ok(took < 3000, `stopped in ${took} ms (< 3 s) after '${marker ?? 'Ready.'}'`);
   assert.match(stdout.slice(stdout.lastIndexOf(marker ?? 'Ready.')), /Stopping \.\.\./);
   assert.deepEqual(processesMatching(`db-filename ${varDir}`), [], 'no Temporal process left behind');
+  assert.deepEqual(processesMatching(`postgres -D ${varDir}`), [], 'no PostgreSQL process left behind');
   for (const port of FIXED_PORTS) assert.equal(await listening(port), false, `port ${port} closed`);
   return { code, stdout };
 }
@@ -56,7 +57,7 @@ test('npm start: the stack, the demo summary without log lines, and Ctrl-C when 
     assert.match(stdout, /-> skipped \(identity-unparseable\)/);
     assert.match(stdout, /-> blocked \(host-not-allowed\)/);
     assert.match(stdout, /Audit logs \(.*\): 3 files, 281 rows, 0 error findings, 1 info \(service-restart\)/);
-    assert.match(stdout, /ingested 281 rows into pglite:/);
+    assert.match(stdout, /ingested 281 rows into embedded:/);
     assert.match(stdout, /http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/screenshot-/);
     const logFile = path.join(varDir, 'qlik-audit-dev.log');
     assert.match(stdout, new RegExp(`Service logs:\\s+${logFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
@@ -73,6 +74,7 @@ test('npm start: the stack, the demo summary without log lines, and Ctrl-C when 
     assert.ok(info.serverVersion, 'gRPC answers on 7233');
     await connection.close();
     assert.equal(processesMatching(`db-filename ${varDir}`).length, 1, 'one dev server child');
+    assert.equal(processesMatching(`postgres -D ${varDir}/auditdb`).length, 1, 'one embedded PostgreSQL server');
   } finally {
     const sent = Date.now();
     dev.child.kill('SIGINT');
@@ -80,6 +82,7 @@ test('npm start: the stack, the demo summary without log lines, and Ctrl-C when 
     assert.ok(Date.now() - sent < 3000, `stopped in ${Date.now() - sent} ms`);
     assert.match(dev.output().stdout, /Stopping \.\.\.\n(.|\n)*Stopped\./);
     assert.deepEqual(processesMatching(`db-filename ${varDir}`), [], 'no Temporal process left behind');
+    assert.deepEqual(processesMatching(`postgres -D ${varDir}`), [], 'no PostgreSQL process left behind');
     for (const port of FIXED_PORTS) assert.equal(await listening(port), false, `port ${port} closed`);
   }
 });

@@ -1,8 +1,7 @@
 // Runs the event API: used by `qlik-audit receiver` and `qlik-audit dev`. The Temporal connection is
 // lazy, so the receiver starts (and answers 503) while Temporal is down, and recovers by itself.
 // The audit store (auditSecurityLog.store) is opened at start: events other than screenshots are
-// committed there. An embedded (PGlite) store has one opener: `dev` hands the worker's handle over;
-// a receiver of its own on a store a worker holds stops at once, pointing to PostgreSQL.
+// committed there (`dev` and `serve` hand over the handle their worker uses).
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../../common/config';
@@ -23,16 +22,10 @@ export interface RunningReceiver {
 /** Opens the audit store for the receiver, or says in one line why it cannot and what to do. */
 async function openReceiverStore(url: string): Promise<AuditStore> {
   try {
-    return await openStore(url);
+    return await openStore(url, { applicationName: 'qlik-audit receiver' });
   } catch (err) {
     const message = (err as Error).message.split('\n')[0];
-    const embedded = url.startsWith('pglite:') && (err as Error).name === 'StoreLockedError';
-    throw new Error(
-      embedded
-        ? `${message}. The receiver stores Audit.qs events in auditSecurityLog.store: run receiver and worker in one process (qlik-audit serve), or use PostgreSQL (auditSecurityLog.store: postgres://user@host:5432/db)`
-        : `the receiver cannot open the audit store (auditSecurityLog.store): ${message}`,
-      { cause: err },
-    );
+    throw new Error(`the receiver cannot open the audit store (auditSecurityLog.store): ${message}`, { cause: err });
   }
 }
 
@@ -74,7 +67,7 @@ export async function startReceiver(config: Config, logger: Logger, options: Sta
     throw err;
   }
   const ownStore = options.store ? undefined : store; // closed here only when opened here
-  const events = createEventWriter(store, { inFlight: config.auditSecurityLog.store.startsWith('pglite:') ? 1 : 2 });
+  const events = createEventWriter(store, { inFlight: 2 });
   const app = await createReceiver({ config, client, taskQueue: target.taskQueue, logger, tls, temporal: target, events, eagerStart: shared !== undefined });
   const port = options.port ?? config.eventApi.port;
   try {

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
-// The PostgreSQL server the store tests use: QLIK_AUDIT_TEST_POSTGRES, else the local one
-// (postgres://postgres@127.0.0.1:5432/test, trust auth). Each test works in a schema of its own.
-export const POSTGRES = process.env.QLIK_AUDIT_TEST_POSTGRES || 'postgres://postgres@127.0.0.1:5432/test';
+// The PostgreSQL server the store tests use: the embedded one `npm test` starts for the suite
+// (scripts/run-tests.ts), or an external one named by QLIK_AUDIT_TEST_POSTGRES. Each test works in a
+// schema of its own. Never the machine's own server by default: a user's machine has none.
+const configured = process.env.QLIK_AUDIT_TEST_POSTGRES;
+if (!configured) {
+  throw new Error('QLIK_AUDIT_TEST_POSTGRES is not set: run the tests with `npm test` (it starts the embedded PostgreSQL for them), or set it to a postgres:// URL');
+}
+export const POSTGRES: string = configured;
 
 /** A store URL on that server in a new schema of its own (created on first open). */
 export function scratchStoreUrl(): string {
