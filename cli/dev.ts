@@ -243,8 +243,9 @@ export async function devCommand(argv: string[]): Promise<number> {
     say('Stopped.');
     return 0;
   } catch (err) {
+    const byUser = err instanceof Interrupted || interrupted.signal.aborted; // before stopAll aborts: a failure is not a Ctrl-C
     await stopAll(''); // never leave the dev server running behind a failure
-    if (err instanceof Interrupted || interrupted.signal.aborted) {
+    if (byUser) {
       say('Stopped.');
       return 130;
     }

@@ -309,6 +309,7 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
 
   // Presence: a shared advisory lock held for as long as this handle is open, taken again after a restart.
   let presence: InstanceType<typeof pg.Client> | undefined;
+  let rejoining: Promise<void> | undefined;
   let released = false;
   async function join(): Promise<void> {
     for (;;) {
@@ -320,7 +321,7 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
         const lost = () => {
           if (presence !== client) return;
           presence = undefined;
-          if (!released) void rejoin();
+          if (!released) rejoining ??= rejoin().finally(() => (rejoining = undefined));
         };
         client.on('error', lost);
         client.on('end', lost);
@@ -334,7 +335,6 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
     for (let delay = 200; !released; delay = Math.min(delay * 2, 5000)) {
       try {
         await join();
-        if (released) await leave();
         return;
       } catch {
         await sleep(delay);
@@ -380,6 +380,7 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
     async release() {
       if (released) return;
       released = true;
+      await rejoining; // taking the lock again after a restart: then leave as usual
       await leave();
     },
   };

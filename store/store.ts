@@ -297,13 +297,17 @@ async function connectPostgres(connection: ClientConfig, hooks: ConnectHooks): P
   return {
     async query(text, params) {
       const client = await acquire();
+      // As in a transaction: the server going away may also arrive as the client's 'error' event.
       let broken: Error | undefined;
+      const ignore = (err: Error) => void (broken = err);
+      client.on('error', ignore);
       try {
         return (await client.query(text, params as unknown[])) as never;
       } catch (err) {
-        if (isServerDown(err)) broken = err as Error;
+        if (isServerDown(err)) broken ??= err as Error;
         throw err;
       } finally {
+        client.removeListener('error', ignore);
         client.release(broken);
       }
     },

@@ -4,7 +4,7 @@
 // running within 3 s. The only test file that uses the fixed ports 7233, 8233, 8181 and 9464.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,9 @@ import { test } from 'node:test';
 import { startCli } from './helpers/cli';
 
 const FIXED_PORTS = [7233, 8233, 8181, 9464];
+
+/** As root the embedded PostgreSQL runs as user postgres, which must reach ./var/auditdb (mkdtemp makes 0700). */
+const reachable = (dir: string) => (chmodSync(dir, 0o755), dir);
 
 function processesMatching(pattern: string): string[] {
   try {
@@ -47,7 +50,7 @@ async function interruptAt(marker: string | undefined, varDir: string) {
 }
 
 test('npm start: the stack, the demo summary without log lines, and Ctrl-C when idle', async () => {
-  const varDir = mkdtempSync(path.join(tmpdir(), 'qa-dev-'));
+  const varDir = reachable(mkdtempSync(path.join(tmpdir(), 'qa-dev-')));
   const dev = startCli(['dev', '--demo', '--var', varDir], 'Ready.', { timeoutMs: 120_000 });
   try {
     await dev.ready;
@@ -88,7 +91,7 @@ test('npm start: the stack, the demo summary without log lines, and Ctrl-C when 
 });
 
 test('Ctrl-C while the dev server starts, and in the middle of the demo: stopped within 3 s, nothing left', async () => {
-  const varDir = mkdtempSync(path.join(tmpdir(), 'qa-dev-'));
+  const varDir = reachable(mkdtempSync(path.join(tmpdir(), 'qa-dev-')));
   const starting = await interruptAt('starting the Temporal dev server', varDir);
   assert.equal(starting.code, 130);
   const demo = await interruptAt('Demo: posting sample Audit.qs events', varDir); // the same folder, as a user restarting

@@ -8,6 +8,10 @@ import { requireSearchAttributes } from '../client/namespace-setup';
 import { temporalTarget } from '../client/temporal-target';
 import { createWorker } from './create-worker';
 import { bundleWorkflowsInChild } from './workflow-bundle';
+import { storeHandle } from '../activities/store-handle';
+
+/** The store for a log line, without credentials. */
+const storeLabel = (config: Config) => config.auditSecurityLog.store.replace(/\/\/[^@/]*@/, '//');
 
 export interface RunningWorker {
   worker: Worker;
@@ -34,8 +38,14 @@ export async function startWorker(config: Config, logger: Logger, options: { aud
     throw err;
   }
   const cleanup = new Cleanup();
+  // The worker's store handle, opened now rather than at the first activity: a misconfigured store is
+  // in the log at start, and on the embedded server this worker counts as a user from the start (a
+  // receiver stopping meanwhile does not stop the server under it). A store that cannot be opened
+  // yet is retried by the activities that need it.
+  const auditStore = options.auditStore ? async () => options.auditStore as AuditStore : storeHandle({ config, logger, cleanup });
+  auditStore().catch((err: Error) => logger.warn({ store: storeLabel(config), err: err.message.split('\n')[0] }, 'the audit store cannot be opened yet; activities that need it retry'));
   const workflowBundle = await bundleWorkflowsInChild();
-  const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, workflowBundle, deps: { config, logger, cleanup, ...(options.auditStore ? { auditStore: async () => options.auditStore as AuditStore } : {}) } });
+  const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, workflowBundle, deps: { config, logger, cleanup, auditStore } });
   logger.info({ address: target.address, namespace: target.namespace, taskQueue: target.taskQueue }, 'worker started');
   const done = worker
     .run()
