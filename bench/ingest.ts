@@ -6,10 +6,12 @@
 //   keyed   the same ingestion with a digest key (HMAC-SHA256 chain): its cost against `ingest`
 //   copy    PostgreSQL's floor: one plain COPY of the same rows, already encoded, into a fresh table
 //           of audit_rows' shape (ingest / copy is the goal of issue 17)
+//   embedded the same ingestion into the embedded PostgreSQL we ship (a fresh folder, its server
+//           started before the clock starts): against `ingest` on the external server (issue 23)
 // Every file but the first restarts its sequence at 1 (a service restart), so each file brings a
 // finding that the digest chain covers.
 //
-//   npm run bench:ingest [-- --mb 1024 --file-mb 8 --store postgres://postgres@127.0.0.1:5432/test | pglite:]
+//   npm run bench:ingest [-- --mb 1024 --file-mb 8 --store postgres://postgres@127.0.0.1:5432/test]
 //   npm run bench:ingest -- --dir /tmp/logs --phases ingest,copy   (generates into /tmp/logs once, then reuses it)
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -35,7 +37,7 @@ const { values } = parseArgs({
     phase: { type: 'string' },
     dir: { type: 'string' },
     'batch-size': { type: 'string' },
-    phases: { type: 'string', default: 'read,verify,ingest,keyed,copy' },
+    phases: { type: 'string', default: 'read,verify,ingest,keyed,copy,embedded' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -43,8 +45,8 @@ const { values } = parseArgs({
 const USAGE = `Usage: npm run bench:ingest -- [options]
   --mb N           MB of AuditSecurity logs to generate (default 1024)
   --file-mb N      size of each rolled file (default 8)
-  --store URL      postgres://... (default the local test database) or pglite:
-  --phases LIST    which of read,verify,ingest,keyed,copy to run (default all; copy needs PostgreSQL)
+  --store URL      the external PostgreSQL, postgres://... (default the local test database)
+  --phases LIST    which of read,verify,ingest,keyed,copy,embedded to run (default all)
   --dir DIR        generate into DIR if it is empty and keep it, else reuse the logs in it
   --batch-size N   rows per commit (default the activity's)
 `;
@@ -89,7 +91,6 @@ function generate(dir: string, mb: number, fileMb: number): number {
  * land one in the next). Needs a superuser or pg_checkpoint; without, it is skipped (noted).
  */
 async function checkpoint(url: string): Promise<void> {
-  if (url.startsWith('pglite:')) return;
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -145,21 +146,23 @@ async function phase(name: string, dir: string): Promise<{ rows: number; seconds
       await client.end();
       rmSync(file, { force: true });
     }
-  } else if (name === 'ingest' || name === 'keyed') {
-    // A schema of its own on PostgreSQL, a fresh folder for PGlite; dropped afterwards, untimed.
-    const pglite = values.store.startsWith('pglite:');
+  } else if (name === 'ingest' || name === 'keyed' || name === 'embedded') {
+    // A schema of its own on the external server, a fresh folder for the embedded one; opened before
+    // the clock starts (the embedded server's initdb and start are not ingestion), dropped afterwards.
+    const embedded = name === 'embedded';
     const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    const folder = pglite ? mkdtempSync(path.join(tmpdir(), 'qa-bench-pglite-')) : '';
-    const store = await openStore(pglite ? `pglite:${folder}` : `${values.store}?schema=${schema}`);
+    const folder = embedded ? mkdtempSync(path.join(tmpdir(), 'qa-bench-embedded-')) : '';
+    const store = await openStore(embedded ? `embedded:${folder}` : `${values.store}?schema=${schema}`);
     try {
       const batchSize = values['batch-size'] ? Number(values['batch-size']) : undefined; // default: the activity's
       const key = name === 'keyed' ? digestKey('bench digest key') : undefined;
-      for (const chain of files) rows += (await ingestChain(store, chain, { runId: 'bench', sequenceMax: 2147483647, batchSize, digestKey: key })).rowsStored;
-      return { rows, seconds: (performance.now() - started) / 1000 };
+      const timed = performance.now();
+      for (const chain of buildChains(await discoverLogFiles([dir]))) rows += (await ingestChain(store, chain, { runId: 'bench', sequenceMax: 2147483647, batchSize, digestKey: key })).rowsStored;
+      return { rows, seconds: (performance.now() - timed) / 1000 };
     } finally {
-      if (!pglite) await store.query(`DROP SCHEMA ${schema} CASCADE`);
+      if (!embedded) await store.query(`DROP SCHEMA ${schema} CASCADE`);
       await store.close();
-      if (pglite) rmSync(folder, { recursive: true, force: true });
+      if (embedded) rmSync(folder, { recursive: true, force: true });
     }
   }
   return { rows, seconds: (performance.now() - started) / 1000 };
@@ -190,11 +193,10 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${rows} rows\n`);
     }
     const results: Record<string, { rows: number; seconds: number; cpuSeconds: number; maxRssMb: number }> = {};
-    const pglite = values.store.startsWith('pglite:');
     const phases = (values.phases as string).split(',').map((p) => p.trim());
-    const unknown = phases.filter((p) => !['read', 'verify', 'ingest', 'keyed', 'copy'].includes(p));
-    if (unknown.length > 0) throw new Error(`--phases: unknown phase ${unknown.join(', ')} (use read, verify, ingest, keyed, copy)`);
-    for (const name of phases.filter((p) => !(pglite && p === 'copy'))) {
+    const unknown = phases.filter((p) => !['read', 'verify', 'ingest', 'keyed', 'copy', 'embedded'].includes(p));
+    if (unknown.length > 0) throw new Error(`--phases: unknown phase ${unknown.join(', ')} (use read, verify, ingest, keyed, copy, embedded)`);
+    for (const name of phases) {
       const out = execFileSync(process.execPath, ['--import', 'tsx', __filename, '--phase', name, '--dir', dir, '--store', values.store as string, ...(values['batch-size'] ? ['--batch-size', values['batch-size']] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
       const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
       results[name] = r;
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
     }
     rows ||= Math.max(...Object.values(results).map((r) => r.rows));
     const rate = (name: string) => (results[name] ? (results[name].rows as number) / (results[name].seconds as number) : undefined);
-    const [readRate, verifyRate, ingestRate, keyedRate, copyRate] = ['read', 'verify', 'ingest', 'keyed', 'copy'].map(rate);
+    const [readRate, verifyRate, ingestRate, keyedRate, copyRate, embeddedRate] = ['read', 'verify', 'ingest', 'keyed', 'copy', 'embedded'].map(rate);
     const ratios: string[] = [];
     if (readRate && verifyRate) ratios.push(`verify / read floor: ${(verifyRate / readRate).toFixed(2)}`);
     if (readRate && ingestRate) ratios.push(`ingest / read floor: ${(ingestRate / readRate).toFixed(2)}`);
@@ -210,6 +212,9 @@ async function main(): Promise<void> {
     if (ratios.length > 0) process.stdout.write(`ratio ${ratios.join('; ')}\n`);
     if (ingestRate && copyRate) {
       process.stdout.write(`ratio ingest / plain COPY of the same rows into the same table shape: ${(ingestRate / copyRate).toFixed(2)} (goal >= 0.8 ${ingestRate / copyRate >= 0.8 ? 'MET' : 'MISSED'})\n`);
+    }
+    if (ingestRate && embeddedRate) {
+      process.stdout.write(`ratio ingest into the embedded PostgreSQL / into the external one (${values.store}): ${(embeddedRate / ingestRate).toFixed(2)} (goal >= 0.9 ${embeddedRate / ingestRate >= 0.9 ? 'MET' : 'MISSED'})\n`);
     }
     const rss = Math.max(...Object.values(results).map((r) => r.maxRssMb));
     const goals = [`peak RSS < 200 MB ${rss < 200 ? 'MET' : 'MISSED'}`];

@@ -9,8 +9,11 @@
 // against a bare server in the same run: Fastify with one route that puts the same rows into the same
 // table by a bare batched INSERT (no validation, CORS, token, metrics or logging).
 //
-//   npm run bench:intake [-- --events 2000 --concurrency 50 --mixed 10000 --store postgres://…]
-import { mkdtempSync } from 'node:fs';
+// Then the store (issue 23): the same non-screenshot load through the receiver into the embedded
+// PostgreSQL we ship and into the external one (--store), in alternating rounds.
+//
+//   npm run bench:intake [-- --events 2000 --concurrency 50 --mixed 10000 --store postgres://… --sections intake,mixed,embedded]
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,8 +44,10 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     mixed: { type: 'string', default: '10000' },
     store: { type: 'string', default: process.env.QLIK_AUDIT_TEST_POSTGRES || 'postgres://postgres@127.0.0.1:5432/test' },
+    sections: { type: 'string', default: 'intake,mixed,embedded' },
   },
 });
+const SECTIONS = new Set((values.sections as string).split(',').map((s) => s.trim()));
 const EVENTS = Number(values.events);
 const CONCURRENCY = Number(values.concurrency);
 const MIXED = Number(values.mixed);
@@ -75,6 +80,11 @@ async function main(): Promise<void> {
   const plain = await createReceiver({ config: plainConfig, client: env.client, taskQueue: 'intake-bench', logger, events: writer });
   const secure = await createReceiver({ config: tlsConfig, client: env.client, taskQueue: 'intake-bench', logger, tls: loadReceiverTls(tlsConfig), events: writer });
   const bare = await bareInsertServer(store);
+  // The same receiver, its events committed to an embedded store (a fresh folder, its server started now).
+  const embeddedDir = mkdtempSync(path.join(tmpdir(), 'qa-intake-embedded-'));
+  const embeddedStore = SECTIONS.has('embedded') ? await openStore(`embedded:${embeddedDir}`) : undefined;
+  const embeddedWriter = embeddedStore ? createEventWriter(embeddedStore) : undefined;
+  const onEmbedded = embeddedWriter ? await createReceiver({ config: plainConfig, client: env.client, taskQueue: 'intake-bench', logger, events: embeddedWriter }) : undefined;
   const port = async (app: typeof plain) => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
@@ -83,6 +93,7 @@ async function main(): Promise<void> {
   const http = new Pool(`http://127.0.0.1:${await port(plain)}`, { connections: CONCURRENCY });
   const https = new Pool(`https://127.0.0.1:${await port(secure)}`, { connections: CONCURRENCY, connect: { ca: readFileSync(pki.files.clientCertCA) } });
   const bareHttp = new Pool(`http://127.0.0.1:${await port(bare)}`, { connections: CONCURRENCY });
+  const embeddedHttp = onEmbedded ? new Pool(`http://127.0.0.1:${await port(onEmbedded)}`, { connections: CONCURRENCY }) : undefined;
 
   /** Posts every event; returns events/s, latencies and how many were not 202. */
   async function intake(client: Pool, tag: string, headers: Record<string, string>) {
@@ -100,7 +111,66 @@ async function main(): Promise<void> {
   }
   const line = (name: string, rate: number, latency: number[], extra = '') =>
     say(`${name.padEnd(42)} ${rate.toFixed(0).padStart(6)} events/s   p50 ${percentile(latency, 50).toFixed(1)} ms   p95 ${percentile(latency, 95).toFixed(1)} ms${extra}`);
+  const trail = (tag: string, n: number) => Array.from({ length: n }, (_, i) => sessionEvents(`UserDirectory=LAB; UserId=${tag}${i % 200}`, new Date(Date.UTC(2026, 10, 1) + i * 1000)).events[i % 7] as AuditEvent).map((e) => ({ ...e, eventId: randomUUID() }));
+  const post = async (client: Pool, items: unknown[], concurrency: number, headers: Record<string, string> = {}) => {
+    const latency: number[] = [];
+    let failures = 0;
+    const start = performance.now();
+    await pool(items, concurrency, async (event) => {
+      const t0 = performance.now();
+      const response = await client.request({ method: 'POST', path: '/api/v1/audit-event', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(event) });
+      await response.body.dump();
+      if (response.statusCode !== 202) failures++;
+      latency.push(performance.now() - t0);
+    });
+    return { rate: items.length / ((performance.now() - start) / 1000), latency, failures };
+  };
+  const ROUNDS = 3;
+  const median = <T extends { rate: number }>(runs: T[]) => [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)] as T;
   try {
+    if (SECTIONS.has('intake')) await intakeSection();
+    if (SECTIONS.has('mixed')) await mixedSection();
+    if (embeddedHttp && embeddedStore) {
+      // --- The embedded store against the external one: the same receiver, the same load ----------
+      say('');
+      const n = Math.round(MIXED * 0.8);
+      say(`store: ${n} non-screenshot events through the receiver into the embedded PostgreSQL (${embeddedDir}) and into ${values.store}, ${CONCURRENCY} in flight, alternating rounds`);
+      await post(http, trail('warmext', 500), 20);
+      await post(embeddedHttp, trail('warmemb', 500), 20);
+      const external = [];
+      const embedded = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        external.push(await post(http, trail(`ext${round}`, n), CONCURRENCY));
+        embedded.push(await post(embeddedHttp, trail(`emb${round}`, n), CONCURRENCY));
+      }
+      const [ext, emb] = [median(external), median(embedded)];
+      line(`external PostgreSQL (median of ${ROUNDS})`, ext.rate, ext.latency, `   non-202: ${external.reduce((s, r) => s + r.failures, 0)}`);
+      line(`embedded PostgreSQL (median of ${ROUNDS})`, emb.rate, emb.latency, `   non-202: ${embedded.reduce((s, r) => s + r.failures, 0)}`);
+      say(`  rounds: external ${external.map((r) => r.rate.toFixed(0)).join(', ')}; embedded ${embedded.map((r) => r.rate.toFixed(0)).join(', ')} events/s`);
+      const stored = Number((await embeddedStore.query<{ n: string }>('SELECT count(*) AS n FROM audit_events')).rows[0]?.n);
+      say(`stored in the embedded store: ${stored} of ${500 + n * ROUNDS} acknowledged ${stored === 500 + n * ROUNDS ? '(all)' : 'MISMATCH'}`);
+      say(`ratio embedded / external: ${(emb.rate / ext.rate).toFixed(2)} (goal >= 0.9 ${emb.rate / ext.rate >= 0.9 ? 'MET' : 'MISSED'})`);
+      say(JSON.stringify({ storeBench: true, externalRate: ext.rate, embeddedRate: emb.rate, ratio: emb.rate / ext.rate, stored }));
+    }
+  } finally {
+    await http.close();
+    await https.close();
+    await bareHttp.close();
+    await embeddedHttp?.close();
+    await plain.close();
+    await secure.close();
+    await bare.close();
+    await onEmbedded?.close();
+    await writer.close();
+    await embeddedWriter?.close();
+    await store.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+    await store.close();
+    await embeddedStore?.close();
+    rmSync(embeddedDir, { recursive: true, force: true });
+    await env.teardown();
+  }
+
+  async function intakeSection() {
     // Warm-up: connections, TLS sessions, the namespace cache.
     await pool(events('warmup').slice(0, 100), 10, async (e) => void (await startCaptureScreenshot(env.client, 'intake-bench', e)));
     await intake(https, 'warmup-tls', { origin: HUB, authorization: `Bearer ${TOKEN}` }).catch(() => undefined);
@@ -121,32 +191,18 @@ async function main(): Promise<void> {
     say(`ratio HTTP / bare client: ${(overHttp.rate / bareRate).toFixed(2)}; HTTPS+CORS / bare client: ${(overHttps.rate / bareRate).toFixed(2)}`);
     say(`goals: >= 0.8 of the bare-client rate over HTTPS with CORS ${overHttps.rate / bareRate >= 0.8 ? 'MET' : 'MISSED'}; >= 300 events/s ${overHttps.rate >= 300 ? 'MET' : 'MISSED'}`);
     say(JSON.stringify({ events: EVENTS, concurrency: CONCURRENCY, bareRate, httpRate: overHttp.rate, httpsRate: overHttps.rate, httpsRatio: overHttps.rate / bareRate, failures: overHttp.failures + overHttps.failures }));
+  }
 
+  async function mixedSection() {
     // --- The audit trail: non-screenshot events stored durably before 202 -------------------------
     say('');
     say(`mixed run: ${MIXED} events, 80% non-screenshot (stored in PostgreSQL, schema ${schema}) + 20% screenshot (workflow start), ${CONCURRENCY} in flight`);
-    const trail = (tag: string, n: number) => Array.from({ length: n }, (_, i) => sessionEvents(`UserDirectory=LAB; UserId=${tag}${i % 200}`, new Date(Date.UTC(2026, 10, 1) + i * 1000)).events[i % 7] as AuditEvent).map((e) => ({ ...e, eventId: randomUUID() }));
-    const post = async (client: Pool, items: unknown[], concurrency: number, headers: Record<string, string> = {}) => {
-      const latency: number[] = [];
-      let failures = 0;
-      const start = performance.now();
-      await pool(items, concurrency, async (event) => {
-        const t0 = performance.now();
-        const response = await client.request({ method: 'POST', path: '/api/v1/audit-event', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(event) });
-        await response.body.dump();
-        if (response.statusCode !== 202) failures++;
-        latency.push(performance.now() - t0);
-      });
-      return { rate: items.length / ((performance.now() - start) / 1000), latency, failures };
-    };
     await post(http, trail('warm', 500), 20);
     await post(bareHttp, trail('warmbare', 500), 20);
     const nonShots = Math.round(MIXED * 0.8);
     const shots = MIXED - nonShots;
     // The same non-screenshot load alone, against the bare server and against the receiver, in
     // alternating rounds (this machine's speed drifts by ±15% between runs): the median round counts.
-    const ROUNDS = 3;
-    const median = <T extends { rate: number }>(runs: T[]) => [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)] as T;
     const bareRuns = [];
     const aloneRuns = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -177,17 +233,6 @@ async function main(): Promise<void> {
         `>= 0.8 of the bare batched INSERT ${ratio >= 0.8 ? 'MET' : 'MISSED'}`,
     );
     say(JSON.stringify({ mixed: MIXED, bareInsertRate: bareRun.rate, receiverRate: aloneRun.rate, mixedNonScreenshotRate: mixedTrail.rate, mixedP95: p95, mixedScreenshotRate: mixedShots.rate, ratio, stored }));
-  } finally {
-    await http.close();
-    await https.close();
-    await bareHttp.close();
-    await plain.close();
-    await secure.close();
-    await bare.close();
-    await writer.close();
-    await store.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
-    await store.close();
-    await env.teardown();
   }
 }
 

@@ -79,6 +79,7 @@ function settings(state: State, socketDir: string): string {
     max_connections: 100,
     io_method: quote('sync'), // PostgreSQL 18's I/O worker processes: memory for little gain here
     max_parallel_workers_per_gather: 0,
+    max_logical_replication_workers: 0, // no subscriptions here: no launcher process either
     huge_pages: 'off',
     log_destination: quote('stderr'),
     logging_collector: 'off',
