@@ -5,7 +5,7 @@
 // configurations it replaces or refuses said in one line.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -273,4 +273,25 @@ test('a database that does not answer fails the open within a bounded time, nami
   } finally {
     silent.close();
   }
+});
+
+test('the TCP transport (how the embedded server listens on Windows, where node-postgres has no Unix socket): 127.0.0.1 only, a generated password, nothing without it', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-embedded-tcp-'));
+  const server = await openEmbeddedServer(dir, { transport: 'tcp' });
+  try {
+    const { host, port, password } = server.connection;
+    assert.equal(host, '127.0.0.1');
+    assert.ok(typeof password === 'string' && password.length >= 32, 'a generated password');
+    assert.equal(statSync(path.join(dir, 'qlik-audit-embedded.json')).mode & 0o077, 0, 'the password file is its owner’s only');
+    const intruder = new pg.Client({ host, port, user: 'postgres', database: 'qlik_audit', password: 'guess' });
+    await assert.rejects(intruder.connect(), /password authentication failed/);
+    const client = new pg.Client(server.connection);
+    await client.connect();
+    assert.deepEqual((await client.query('SHOW listen_addresses')).rows, [{ listen_addresses: '127.0.0.1' }]);
+    assert.deepEqual((await client.query('SHOW unix_socket_directories')).rows, [{ unix_socket_directories: '' }]);
+    await client.end();
+  } finally {
+    await server.release();
+  }
+  assert.equal(existsSync(path.join(dir, 'postmaster.pid')), false);
 });
