@@ -300,6 +300,9 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
         try {
           await start();
         } catch (err) {
+          // With no postmaster.pid, no other server is starting or stopping here: a failure that
+          // repeats (permissions, a broken folder, a port taken) is reported now, not after 90 s.
+          if (attempt >= 1 && !existsSync(path.join(dataDir, 'postmaster.pid'))) throw err;
           lastError = err;
           await sleep(Math.min(200 * (attempt + 1), 1000));
         }

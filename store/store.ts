@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClientConfig } from 'pg';
+import type { ClientConfig, PoolClient } from 'pg';
 import { isServerDown, openEmbeddedServer } from './embedded-server';
 import { LockLostError, StoreFormatError } from './store-errors';
 import { PGLITE_MOVED } from '../common/store-url';
@@ -294,47 +294,44 @@ async function connectPostgres(connection: ClientConfig, hooks: ConnectHooks): P
     await pool.end();
     throw new Error(`cannot connect to ${hooks.describe} (auditSecurityLog.store): ${(err as Error).message}`, { cause: err });
   }
+  /**
+   * Runs `fn` on a pooled connection. A connection dropped meanwhile fails the query under way (the
+   * caller retries); the client's own 'error' event must not crash the process, and a broken
+   * connection is closed, not handed to the next user.
+   */
+  const onConnection = async <T>(fn: (client: PoolClient, broke: (err: Error) => void) => Promise<T>): Promise<T> => {
+    const client = await acquire();
+    let broken: Error | undefined;
+    const broke = (err: Error) => void (broken ??= err);
+    client.on('error', broke);
+    try {
+      return await fn(client, broke);
+    } catch (err) {
+      if (isServerDown(err)) broke(err as Error);
+      throw err;
+    } finally {
+      client.removeListener('error', broke);
+      client.release(broken);
+    }
+  };
   return {
-    async query(text, params) {
-      const client = await acquire();
-      // As in a transaction: the server going away may also arrive as the client's 'error' event.
-      let broken: Error | undefined;
-      const ignore = (err: Error) => void (broken = err);
-      client.on('error', ignore);
-      try {
-        return (await client.query(text, params as unknown[])) as never;
-      } catch (err) {
-        if (isServerDown(err)) broken ??= err as Error;
-        throw err;
-      } finally {
-        client.removeListener('error', ignore);
-        client.release(broken);
-      }
-    },
-    async transaction(fn, options) {
-      const client = await acquire();
-      // A connection dropped mid-transaction fails the query under way (and so this transaction,
-      // retried by the caller); the client's own 'error' event must not crash the worker.
-      let broken: Error | undefined;
-      const ignore = (err: Error) => void (broken = err);
-      client.on('error', ignore);
-      try {
-        // One round trip: a batch's commit costs a few, and each waits for this process's event loop.
-        await client.query(options?.lock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${Math.trunc(options.lock)})`);
-        const result = await fn({
-          query: (text, params) => client.query(text, params as unknown[]) as never,
-          copyFrom: (table, columns, data) => pipeline(Readable.from([data]), client.query(copyStream(`COPY ${table} (${columns.join(',')}) FROM STDIN`))),
-        });
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackFailed: Error) => void (broken ??= rollbackFailed));
-        throw err;
-      } finally {
-        client.removeListener('error', ignore);
-        client.release(broken); // a broken connection is closed, not handed to the next transaction
-      }
-    },
+    query: (text, params) => onConnection(async (client) => (await client.query(text, params as unknown[])) as never),
+    transaction: (fn, options) =>
+      onConnection(async (client, broke) => {
+        try {
+          // One round trip: a batch's commit costs a few, and each waits for this process's event loop.
+          await client.query(options?.lock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${Math.trunc(options.lock)})`);
+          const result = await fn({
+            query: (text, params) => client.query(text, params as unknown[]) as never,
+            copyFrom: (table, columns, data) => pipeline(Readable.from([data]), client.query(copyStream(`COPY ${table} (${columns.join(',')}) FROM STDIN`))),
+          });
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(broke);
+          throw err;
+        }
+      }),
     async exclusive(name, fn, options) {
       // A session-level advisory lock on a connection of its own (not the pool's, which transactions
       // need meanwhile): it is released when this session ends, also when this process is killed.
