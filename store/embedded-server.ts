@@ -137,11 +137,15 @@ function run(file: string, args: string[], as: ServerUser, timeoutMs = (START_TI
 /** The line of a program's output (or the server log's tail) that says what went wrong. */
 function reason(text: string): string {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-  return (lines.find((l) => /FATAL|ERROR|PANIC|could not|cannot|Permission denied|not permitted/i.test(l)) ?? lines.at(-1) ?? 'no output').slice(0, 400);
+  const first = (pattern: RegExp) => lines.find((l) => pattern.test(l));
+  // The server's own FATAL line says more than pg_ctl's "could not start server".
+  return (first(/\b(FATAL|PANIC|ERROR):/) ?? first(/could not|cannot|Permission denied|not permitted/i) ?? lines.at(-1) ?? 'no output').replace(/^\S+ \S+ UTC \[\d+\] /, '').slice(0, 400);
 }
 
-function rootHint(as: ServerUser): string {
-  return as.uid === undefined ? '' : ` (the server runs as user ${as.name}, since PostgreSQL refuses root: it needs to reach the folder and the node_modules binaries; make them readable by ${as.name}, or run qlik-audit as a non-root user)`;
+/** As root, a permission error is about the user the server runs as: say which, and what to do. */
+function rootHint(as: ServerUser, text: string): string {
+  if (as.uid === undefined || !/Permission denied|could not access|not permitted/i.test(text)) return '';
+  return ` (the server runs as user ${as.name}, since PostgreSQL refuses root: it needs to reach the folder and the node_modules binaries; make them readable by ${as.name}, or run qlik-audit as a non-root user)`;
 }
 
 /** Checks an existing data folder, or creates one (initdb in a staging folder, renamed into place). */
@@ -189,7 +193,7 @@ async function initialise(dataDir: string, as: ServerUser, transport: Transport)
       args[1] = target;
     }
     const ran = await run(initdb, args, as, 120_000);
-    if (ran.code !== 0) throw new EmbeddedServerError(`cannot create the embedded PostgreSQL in ${dataDir}: initdb: ${reason(ran.output)}${rootHint(as)}`);
+    if (ran.code !== 0) throw new EmbeddedServerError(`cannot create the embedded PostgreSQL in ${dataDir}: ${reason(ran.output)}${rootHint(as, ran.output)}`);
     writeFileSync(path.join(target, 'postgresql.conf'), `${readFileSync(path.join(target, 'postgresql.conf'), 'utf8')}\ninclude_if_exists = '${SETTINGS_FILE}'\n`);
     writeFileSync(path.join(target, STATE_FILE), `${JSON.stringify(state)}\n`, { mode: 0o600 });
     if (as.uid !== undefined) chownSync(path.join(target, STATE_FILE), as.uid, as.gid ?? as.uid);
@@ -262,11 +266,13 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
     writeFileSync(temporary, settings(state, socketDir));
     if (as.uid !== undefined) chownSync(temporary, as.uid, as.gid ?? as.uid);
     renameSync(temporary, conf);
+    const logged = existsSync(logFile) ? statSync(logFile).size : 0;
     const ran = await run(bins.pgCtl, ['start', '-D', dataDir, '-w', '-t', String(START_TIMEOUT_S), '-s', '-l', logFile], as);
     if (ran.code !== 0) {
       // Another process may have won the race (its server is coming up), or an old one is still stopping: the caller retries.
-      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') : '';
-      throw new EmbeddedServerError(`cannot start the embedded PostgreSQL in ${dataDir}: ${reason(`${ran.output}\n${log}`)} (its log: ${logFile})${rootHint(as)}`);
+      const log = existsSync(logFile) ? readFileSync(logFile).subarray(logged).toString('utf8') : ''; // what this start wrote
+      const text = `${log}\n${ran.output}`;
+      throw new EmbeddedServerError(`cannot start the embedded PostgreSQL in ${dataDir}: ${reason(text)} (its log: ${logFile})${rootHint(as, text)}`);
     }
   }
 
