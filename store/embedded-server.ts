@@ -352,24 +352,30 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
     }
   }
   async function leave(): Promise<void> {
-    const client = presence;
-    presence = undefined;
-    if (!client) return;
-    try {
-      await client.query('SELECT pg_advisory_unlock_shared($1, $2)', [...PRESENCE_LOCK]);
-      const { rows } = await client.query<{ last: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS last', [...PRESENCE_LOCK]);
-      if (rows[0]?.last) {
-        // The last qlik-audit process on this server: stop it. Newcomers wait on the lock meanwhile and start it again.
-        const ran = await run(bins.pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', String(START_TIMEOUT_S), '-s'], as);
-        if (ran.code !== 0 && !/not running|PID file .* does not exist/i.test(ran.output)) {
-          throw new EmbeddedServerError(`could not stop the embedded PostgreSQL in ${dataDir}: ${reason(ran.output)}`);
+    // Twice at most: a presence connection that died unnoticed (the server was killed and started
+    // again meanwhile) is replaced, so the last process out still stops the server it leaves.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const client = presence;
+      presence = undefined;
+      if (!client) return;
+      try {
+        await client.query('SELECT pg_advisory_unlock_shared($1, $2)', [...PRESENCE_LOCK]);
+        const { rows } = await client.query<{ last: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS last', [...PRESENCE_LOCK]);
+        if (rows[0]?.last) {
+          // The last qlik-audit process on this server: stop it. Newcomers wait on the lock meanwhile and start it again.
+          const ran = await run(bins.pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', String(START_TIMEOUT_S), '-s'], as);
+          if (ran.code !== 0 && !/not running|PID file .* does not exist/i.test(ran.output)) {
+            throw new EmbeddedServerError(`could not stop the embedded PostgreSQL in ${dataDir}: ${reason(ran.output)}`);
+          }
         }
+        return;
+      } catch (err) {
+        if (err instanceof EmbeddedServerError) throw err;
+        if (!existsSync(path.join(dataDir, 'postmaster.pid'))) return; // the server went away first: nothing to stop
+        await join().catch(() => undefined); // a server runs (started again): leave that one properly
+      } finally {
+        await client.end().catch(() => undefined);
       }
-    } catch (err) {
-      if (err instanceof EmbeddedServerError) throw err;
-      // The server went away first: nothing to stop.
-    } finally {
-      await client.end().catch(() => undefined);
     }
   }
 
@@ -391,6 +397,9 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
       if (released) return;
       released = true;
       await rejoining; // taking the lock again after a restart: then leave as usual
+      // Lost and not taken again (the server was killed and another process started it): join once
+      // more, so that leaving can tell whether this was the last user and stop the server.
+      if (!presence && existsSync(path.join(dataDir, 'postmaster.pid'))) await join().catch(() => undefined);
       await leave();
     },
   };
