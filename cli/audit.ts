@@ -1,6 +1,7 @@
 // `qlik-audit audit <timeline|evidence|schedule>`: the audit trail (SPEC 6) for auditors.
 import { parseQlikIdentity } from '../common/qlik-identity';
 import type { Config } from '../common/config';
+import { redactStoreUrl } from '../common/store-url';
 import { withClient } from '../client/connect';
 import { RETENTION_SCHEDULE_ID, upsertRetentionSchedule } from '../client/retention-schedule';
 import { writeEvidence } from '../audit-trail/evidence';
@@ -176,7 +177,7 @@ async function evidenceCommand(argv: string[]): Promise<number> {
       query: { ...user, from, to },
       verifyReport,
       out,
-      producer: `qlik-audit audit evidence (store ${config.auditSecurityLog.store.replace(/\/\/[^@/]*@/, '//')})`,
+      producer: `qlik-audit audit evidence (store ${redactStoreUrl(config.auditSecurityLog.store)})`,
       progress: (s) => progress.show(`writing ... ${s.entries} entries, ${s.screenshots} screenshots`),
     });
     progress.clear();

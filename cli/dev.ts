@@ -25,6 +25,7 @@ import { installRuntime } from '../worker/runtime';
 import { startWorker, type RunningWorker } from '../worker/start-worker';
 import { parseCommand, printHelp } from './args';
 import { describeError } from './errors';
+import { redactStoreUrl } from '../common/store-url';
 
 const spec = {
   usage: 'qlik-audit dev [--demo] [--config <file>]',
@@ -107,7 +108,7 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
       `Audit logs (${config.auditSecurityLog.sources.map((s) => s.directory).join(', ')}): ${v.files.length} files, ` +
         `${v.files.reduce((n, f) => n + f.rows, 0)} rows, ${errors} error findings, ${v.findings.length - errors} info (${[...new Set(v.findings.map((f) => f.kind))].join(', ') || 'none'})`,
     );
-    say(`  ingested ${ingest.rowsStored} rows into ${config.auditSecurityLog.store}; schedule ingest-audit-security-logs runs every ${config.auditSecurityLog.every}: ${uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
+    say(`  ingested ${ingest.rowsStored} rows into ${redactStoreUrl(config.auditSecurityLog.store)}; schedule ingest-audit-security-logs runs every ${config.auditSecurityLog.every}: ${uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
   }
   say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`QlikUserId="${DEMO_USER.userId}"`)}`);
   if (store && typeof logs !== 'string') await showTrail(store, config, logs.ingest.anchor, varDir, say);

@@ -16,6 +16,7 @@ export type ProblemKind =
   | 'chain-broken' // a batch does not link to the one before (a batch deleted or its entry edited)
   | 'digest-mismatch' // a batch's digest does not follow from it (entry edited, or the chain recomputed without the key)
   | 'unkeyed-after-keyed' // a plain SHA-256 batch after keyed ones: recomputed by someone without the key
+  | 'unkeyed-batch' // verified with a key, a batch is plain SHA-256: with a key configured every batch must be keyed
   | 'key-missing' // keyed chain, no key given: digests cannot be checked
   | 'key-wrong' // the key given is not the one the chain was written with
   | 'truncated' // the chain is shorter than an anchor says it was
@@ -83,6 +84,7 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
   let previous = GENESIS_DIGEST;
   let lastId = 0;
   let sawKeyed = false;
+  let unkeyedUnderKey = 0; // reported once, counted in the detail at the end
   let keyReported = false;
 
   for (;;) {
@@ -112,7 +114,11 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
 
       result.keyed ||= batch.keyed;
       if (batch.keyed) sawKeyed = true;
-      else if (sawKeyed) problem({ kind: 'unkeyed-after-keyed', batch: id, detail: `${where}: a plain SHA-256 entry after keyed ones: the chain was recomputed without the key from here on` });
+      else if (key) {
+        // Anyone can compute a plain SHA-256 chain with the public formula: under a configured key it proves nothing.
+        unkeyedUnderKey++;
+        if (unkeyedUnderKey === 1) problem({ kind: 'unkeyed-batch', batch: id, detail: `${where}: a plain SHA-256 entry in a store verified with a key (key id ${key.id}): anyone with write access to the database can compute it` });
+      } else if (sawKeyed) problem({ kind: 'unkeyed-after-keyed', batch: id, detail: `${where}: a plain SHA-256 entry after keyed ones: the chain was recomputed without the key from here on` });
       let checkDigest = true;
       if (batch.keyed && !key) {
         checkDigest = false;
@@ -157,6 +163,8 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
   if (strayRows > 0) problem({ kind: 'rows-added', detail: `${strayRows} stored rows belong to no batch of the chain (added after ingestion, or their batch was deleted)` });
   const strayFindings = (await count('audit_findings')) - findingsCounted;
   if (strayFindings > 0) problem({ kind: 'findings-added', detail: `${strayFindings} stored findings belong to no batch of the chain` });
+  const unkeyed = result.problems.find((p) => p.kind === 'unkeyed-batch');
+  if (unkeyed && unkeyedUnderKey > 1) unkeyed.detail += ` (${unkeyedUnderKey} of ${result.batches} batches are unkeyed)`;
   if (omitted > 0) result.problemsNotListed = omitted;
   result.ok = result.problems.length === 0 && !omitted;
   return result;

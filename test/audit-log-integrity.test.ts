@@ -170,7 +170,12 @@ for (const kind of ['postgres', 'embedded'] as const) {
     try {
       await recomputeWithoutKey(downgraded.store, true); // made to look like a chain that never had a key
       const result = await verifyStore(downgraded.store, { key: KEY, anchors: [downgraded.anchor] });
-      assert.deepEqual(result.problems.map((p) => p.kind), ['anchor-mismatch'], 'only the anchor outside the database shows it');
+      assert.deepEqual(result.problems.map((p) => p.kind), ['unkeyed-batch', 'anchor-mismatch'], 'the configured key requires keyed batches; the anchor outside the database shows it too');
+      // Without any anchor, the configured key alone catches it: every batch must be keyed.
+      const alone = await verifyStore(downgraded.store, { key: KEY });
+      assert.equal(alone.ok, false);
+      assert.deepEqual(alone.problems.map((p) => p.kind), ['unkeyed-batch']);
+      assert.match(alone.problems[0]?.detail ?? '', /a plain SHA-256 entry in a store verified with a key .*\((\d+) of \1 batches are unkeyed\)/);
     } finally {
       await downgraded.drop();
     }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../common/config';
 import { temporalTarget } from '../client/temporal-target';
+import { redactStoreUrl } from '../common/store-url';
 
 function writeConfig(yaml: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-config-'));
@@ -163,4 +164,18 @@ test('settings that would fail every run are refused at load, naming the entry a
   assert.deepEqual(loadConfig(writeConfig('screenshots: { allowedImageDownloadHosts: [ Qlik.Example.com, 10.0.0.7, "::1", "[::1]" ] }')).screenshots.allowedImageDownloadHosts, ['Qlik.Example.com', '10.0.0.7', '::1', '[::1]']);
   assert.match(message('screenshots: { auth: { mode: qpsTicket } }'), /screenshots\.auth\.qps: auth mode qpsTicket downloads as one fixed user: set userDirectory and userId/);
   assert.match(message('screenshots: { auth: { qps: { virtualProxy: "my proxy" } } }'), /screenshots\.auth\.qps\.virtualProxy: 'my proxy' is not a virtual proxy prefix/);
+});
+
+test('a store URL shown in a log line, a message or an evidence bundle carries no password, however it is spelled', () => {
+  const cases: [string, string][] = [
+    ['postgres://qa:p@ss@db.example.com:5432/qa', 'postgres://qa@db.example.com:5432/qa'], // '@' in the password
+    ['postgres://qa:p%40ss%3Fx@db.example.com/qa', 'postgres://qa@db.example.com/qa'],
+    ['postgres://qa@db.example.com/qa?password=s3cret&schema=x', 'postgres://qa@db.example.com/qa?password=%5Bredacted%5D&schema=x'],
+    ['postgresql://qa:plain@h/db?sslpassword=k', 'postgresql://qa@h/db?sslpassword=%5Bredacted%5D'],
+    ['embedded:/srv/qlik-audit/auditdb', 'embedded:/srv/qlik-audit/auditdb'],
+  ];
+  for (const [url, shown] of cases) {
+    assert.equal(redactStoreUrl(url), shown);
+    assert.doesNotMatch(redactStoreUrl(url), /s3cret|plain|p@ss|p%40ss|=k\b/);
+  }
 });

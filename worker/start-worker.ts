@@ -9,9 +9,7 @@ import { temporalTarget } from '../client/temporal-target';
 import { createWorker } from './create-worker';
 import { bundleWorkflowsInChild } from './workflow-bundle';
 import { storeHandle } from '../activities/store-handle';
-
-/** The store for a log line, without credentials. */
-const storeLabel = (config: Config) => config.auditSecurityLog.store.replace(/\/\/[^@/]*@/, '//');
+import { redactStoreUrl } from '../common/store-url';
 
 export interface RunningWorker {
   worker: Worker;
@@ -43,7 +41,7 @@ export async function startWorker(config: Config, logger: Logger, options: { aud
   // receiver stopping meanwhile does not stop the server under it). A store that cannot be opened
   // yet is retried by the activities that need it.
   const auditStore = options.auditStore ? async () => options.auditStore as AuditStore : storeHandle({ config, logger, cleanup });
-  auditStore().catch((err: Error) => logger.warn({ store: storeLabel(config), err: err.message.split('\n')[0] }, 'the audit store cannot be opened yet; activities that need it retry'));
+  auditStore().catch((err: Error) => logger.warn({ store: redactStoreUrl(config.auditSecurityLog.store), err: err.message.split('\n')[0] }, 'the audit store cannot be opened yet; activities that need it retry'));
   const workflowBundle = await bundleWorkflowsInChild();
   const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, workflowBundle, deps: { config, logger, cleanup, auditStore } });
   logger.info({ address: target.address, namespace: target.namespace, taskQueue: target.taskQueue }, 'worker started');
