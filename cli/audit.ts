@@ -8,7 +8,7 @@ import { writeEvidence } from '../audit-trail/evidence';
 import { configuredDigestKey } from '../store/digest';
 import { openStore, storeId, type AuditStore } from '../store/store';
 import { timeline, type TimelineEntry } from '../store/timeline';
-import { verifyStore } from '../store/verify-store';
+import { verifyStore, type StoreVerification } from '../store/verify-store';
 import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
 import { EXIT_OK, UsageError } from './errors';
 import { anchorsFor } from './logs';
@@ -157,6 +157,13 @@ async function timelineCommand(argv: string[]): Promise<number> {
   });
 }
 
+/** The store check in one phrase: intact only when proven against anchors. */
+function storeCheck(report: StoreVerification): string {
+  if (report.ok) return `intact (proven against ${report.anchorsChecked} anchor(s))`;
+  if (report.problems.every((p) => p.kind === 'anchors-unchecked')) return `NOT proven: ${report.problems[0]?.detail ?? 'no anchor checked'}`;
+  return `NOT intact (${report.problems.length} problem(s); see verify-store.json in the bundle)`;
+}
+
 async function evidenceCommand(argv: string[]): Promise<number> {
   const { values } = parseCommand(evidenceSpec, argv);
   if (values.help) return printHelp(evidenceSpec), EXIT_OK;
@@ -170,8 +177,10 @@ async function evidenceCommand(argv: string[]): Promise<number> {
   const out = values.out;
   const note = (line: string) => process.stderr.write(`qlik-audit audit evidence: ${line}\n`);
   return withStore(config, async (store) => {
-    const anchors = await anchorsFor(config, await storeId(store), undefined, note);
-    const verifyReport = await verifyStore(store, { key: configuredDigestKey(config.auditSecurityLog.digestKey), anchors });
+    const { anchors, unavailable } = await anchorsFor(config, await storeId(store), undefined);
+    if (unavailable) note(`the store is not proven: no anchor could be checked (${unavailable})`);
+    // "intact" only when proven against anchors: fails closed, as verify-store does.
+    const verifyReport = await verifyStore(store, { key: configuredDigestKey(config.auditSecurityLog.digestKey), anchors, required: true, anchorsUnavailable: unavailable });
     const progress = progressLine();
     const summary = await writeEvidence(store, {
       query: { ...user, from, to },
@@ -185,7 +194,7 @@ async function evidenceCommand(argv: string[]): Promise<number> {
     else {
       process.stdout.write(
         `wrote ${summary.out}: ${summary.entries} timeline entries, ${summary.screenshots} screenshots, ${summary.securityRows} AuditSecurity rows, ${summary.files} files\n` +
-          `  store check: ${verifyReport.ok ? 'intact' : `NOT intact (${verifyReport.problems.length} problem(s); see verify-store.json in the bundle)`}\n` +
+          `  store check: ${storeCheck(verifyReport)}\n` +
           (summary.screenshotsMissing.length ? `  ${summary.screenshotsMissing.length} screenshot file(s) not found (listed in screenshots/MISSING.txt)\n` : '') +
           `  sha256 of the bundle: ${summary.zipSha256}  (keep it: it pins this bundle)\n` +
           `  check it: unzip it, then sha256sum -c MANIFEST.sha256\n`,

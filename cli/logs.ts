@@ -136,39 +136,45 @@ async function scheduleCommand(argv: string[]): Promise<number> {
 }
 
 const verifyStoreSpec = {
-  usage: 'qlik-audit logs verify-store --config <file> [--json] [--anchor HEAD:BATCHES]...',
+  usage: 'qlik-audit logs verify-store --config <file> [--json] [--offline] [--anchor HEAD:BATCHES]...',
   help: `
 Recomputes the store's digest chain (auditSecurityLog.store): every batch's rows and findings as
 stored, its link to the batch before, its digest — HMAC-SHA256 under the key when the chain is keyed
 (QLIK_AUDIT_DIGEST_KEY or auditSecurityLog.digestKey; a keyed store cannot be checked without it).
 Then checks the chain against anchors kept outside the database: the results of the newest ingest
 runs in Temporal history (or --anchor, offline), which show the newest batches deleted together with
-their rows, or a chain recomputed whole. Exit 0 intact, 1 tampered, 2 bad usage (or no key for a
-keyed store).
+their rows, or a chain recomputed whole. It fails closed: when no anchor can be checked (Temporal
+unreachable, no anchor found for this store) the store is not proven. Exit 0 intact and proven
+against the anchors, 1 tampered or not provable (the output says which), 2 bad usage or
+configuration (or no key for a keyed store).
 
 Options:
   --config <file>        YAML configuration
   --anchor HEAD:BATCHES  check against this anchor instead of asking Temporal (an ingest run's
                          anchor.chainHead and anchor.batches); may be given more than once
+  --offline              the chain alone, no anchors: exit 0 when it holds together, and the output
+                         says the anchors were not checked
   --json                 print {"ok","keyed","batches","rows","anchorsChecked","problems":[{"kind","batch"?,"detail"}]}
+                         ("offline": true with --offline)
   -h, --help             this help`,
-  options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, anchor: { type: 'string', multiple: true } },
+  options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, anchor: { type: 'string', multiple: true }, offline: { type: 'boolean' } },
 } as const;
 
-/** Anchors from --anchor, else from Temporal (none, with a note, when Temporal cannot be reached). */
-export async function anchorsFor(config: Config, id: string, given: string[] | undefined, note: (line: string) => void): Promise<Anchor[]> {
+/** Anchors from --anchor, else from Temporal; when Temporal cannot be reached, none and why (the check then fails closed). */
+export async function anchorsFor(config: Config, id: string, given: string[] | undefined): Promise<{ anchors: Anchor[]; unavailable?: string }> {
   if (given?.length) {
-    return given.map((text) => {
-      const anchor = parseAnchor(text);
-      if (!anchor) throw new UsageError(`--anchor ${text.slice(0, 80)}: expected HEAD:BATCHES, a 64-hex digest and a batch count`);
-      return anchor;
-    });
+    return {
+      anchors: given.map((text) => {
+        const anchor = parseAnchor(text);
+        if (!anchor) throw new UsageError(`--anchor ${text.slice(0, 80)}: expected HEAD:BATCHES, a 64-hex digest and a batch count`);
+        return anchor;
+      }),
+    };
   }
   try {
-    return await withClient(config, (client) => latestAnchors(client, id));
+    return { anchors: await withClient(config, (client) => latestAnchors(client, id)) };
   } catch (err) {
-    note(`no anchor checked: ${(err as Error).message.split('\n')[0]} (use --anchor HEAD:BATCHES offline)`);
-    return [];
+    return { anchors: [], unavailable: `${(err as Error).message.split('\n')[0]} (--anchor HEAD:BATCHES gives anchors by hand)` };
   }
 }
 
@@ -180,8 +186,8 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
   const store = await openStore(config.auditSecurityLog.store); // first: a store in use elsewhere fails at once
   let result;
   try {
-    const anchors = await anchorsFor(config, await storeId(store), values.anchor, (line) => process.stderr.write(`qlik-audit logs verify-store: ${line}\n`));
-    result = await verifyStore(store, { key, anchors });
+    const { anchors, unavailable } = values.offline ? { anchors: [] } : await anchorsFor(config, await storeId(store), values.anchor);
+    result = await verifyStore(store, { key, anchors, required: true, offline: values.offline, anchorsUnavailable: unavailable });
   } finally {
     await store.close();
   }
@@ -190,10 +196,11 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     const say = (line: string) => process.stdout.write(`${line}\n`);
-    const chain = `${result.batches} batches, ${result.rows} rows, ${result.keyed ? 'keyed chain (HMAC-SHA256)' : 'unkeyed chain (SHA-256: anyone who can write the database could recompute it; set a digest key)'}, ${result.anchorsChecked} anchor(s) checked`;
-    if (result.ok) say(`OK: ${chain}: digest chain intact`);
+    const chain = `${result.batches} batches, ${result.rows} rows, ${result.keyed ? 'keyed chain (HMAC-SHA256)' : 'unkeyed chain (SHA-256: anyone who can write the database could recompute it; set a digest key)'}, ${result.offline ? 'anchors NOT checked (--offline)' : `${result.anchorsChecked} anchor(s) checked`}`;
+    if (result.ok) say(`OK: ${chain}: digest chain intact${result.offline ? ' (the chain alone: not proven against any anchor)' : ''}`);
     else {
-      say(`TAMPERED: ${chain}`);
+      const unprovable = result.problems.every((p) => p.kind === 'anchors-unchecked');
+      say(`${unprovable ? 'NOT PROVEN' : 'TAMPERED'}: ${chain}`);
       for (const p of result.problems) say(`  ${p.kind.padEnd(20)} ${p.detail}`);
       if (result.problemsNotListed) say(`  and ${result.problemsNotListed} more`);
     }

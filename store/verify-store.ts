@@ -20,7 +20,8 @@ export type ProblemKind =
   | 'key-missing' // keyed chain, no key given: digests cannot be checked
   | 'key-wrong' // the key given is not the one the chain was written with
   | 'truncated' // the chain is shorter than an anchor says it was
-  | 'anchor-mismatch'; // the chain's batch at an anchor's position has another digest
+  | 'anchor-mismatch' // the chain's batch at an anchor's position has another digest
+  | 'anchors-unchecked'; // no anchor could be checked (unreachable, or none found for this store): not provable
 
 export interface StoreProblem {
   kind: ProblemKind;
@@ -48,6 +49,20 @@ export interface StoreVerification {
   problems: StoreProblem[];
   /** Problems beyond the first 200 (only present when there are any). */
   problemsNotListed?: number;
+  /** Present when the chain alone was checked, on request (`--offline`): nothing was proven against anchors. */
+  offline?: true;
+}
+
+/**
+ * How the anchors are required. `required`: a check that cannot compare the chain with any anchor
+ * proves nothing and fails (`anchorsUnavailable` says why none could be read). `offline`: the chain
+ * alone, and the result says so. Neither (the default, for callers that pass anchors they hold):
+ * the anchors given, if any.
+ */
+export interface AnchorRequirement {
+  required?: boolean;
+  offline?: boolean;
+  anchorsUnavailable?: string;
 }
 
 interface BatchRow {
@@ -73,9 +88,9 @@ function countKind(prefix: 'rows' | 'findings', stored: number, recorded: number
   return `${prefix}-changed`;
 }
 
-export async function verifyStore(store: AuditStore, options: { key?: DigestKey; anchors?: Anchor[]; onProgress?: (batches: number) => void } = {}): Promise<StoreVerification> {
+export async function verifyStore(store: AuditStore, options: { key?: DigestKey; anchors?: Anchor[]; onProgress?: (batches: number) => void } & AnchorRequirement = {}): Promise<StoreVerification> {
   const { key, anchors = [] } = options;
-  const result: StoreVerification = { ok: true, keyed: false, batches: 0, rows: 0, anchorsChecked: 0, problems: [] };
+  const result: StoreVerification = { ok: true, keyed: false, batches: 0, rows: 0, anchorsChecked: 0, problems: [], ...(options.offline ? { offline: true as const } : {}) };
   let omitted = 0;
   const problem = (p: StoreProblem) => (result.problems.length < MAX_PROBLEMS ? result.problems.push(p) : omitted++);
   const positions = new Set(anchors.map((a) => a.batches));
@@ -156,6 +171,15 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
     } else if (at !== anchor.chainHead) {
       problem({ kind: 'anchor-mismatch', detail: `${anchor.source} recorded batch #${anchor.batches} with digest ${anchor.chainHead.slice(0, 16)}…; the store's is ${(at ?? '(none)').slice(0, 16)}…: the chain was rewritten` });
     }
+  }
+
+  if (options.required && !options.offline && result.anchorsChecked === 0) {
+    problem({
+      kind: 'anchors-unchecked',
+      detail: options.anchorsUnavailable
+        ? `no anchor could be checked: ${options.anchorsUnavailable}; the chain alone proves nothing against someone who can rewrite the database (--offline checks the chain alone)`
+        : `no anchor of this store was found: no ingest run has anchored it yet, or its anchors are gone (runs deleted, the store emptied or re-identified); the chain alone proves nothing against someone who can rewrite the database (--offline checks the chain alone)`,
+    });
   }
 
   const count = async (table: string) => Number((await store.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n ?? 0);

@@ -317,6 +317,18 @@ test('logs schedule creates and updates the Temporal Schedule; verify-store and 
   assert.equal(report.rows, 281);
   assert.ok(report.anchorsChecked >= 1, 'anchors read through the Temporal client');
 
+  // Fails closed: anchors it cannot reach leave the store unproven (exit 1, saying why), unless the
+  // chain alone is asked for (--offline), which then says the anchors were not checked.
+  const noTemporal = { env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } };
+  const unreachable = await runCli(['logs', 'verify-store', '--config', configFile], noTemporal);
+  assert.equal(unreachable.status, 1, unreachable.stdout + unreachable.stderr);
+  assert.match(unreachable.stdout, /^NOT PROVEN: \d+ batches, 281 rows, .*0 anchor\(s\) checked\n {2}anchors-unchecked +no anchor could be checked: cannot connect to Temporal at 127\.0\.0\.1:1 .*\(--offline checks the chain alone\)\n$/);
+  const chainOnly = await runCli(['logs', 'verify-store', '--config', configFile, '--offline', '--json'], noTemporal);
+  assert.equal(chainOnly.status, 0, chainOnly.stdout);
+  assert.deepEqual([JSON.parse(chainOnly.stdout).ok, JSON.parse(chainOnly.stdout).offline, JSON.parse(chainOnly.stdout).anchorsChecked], [true, true, 0]);
+  const chainOnlyText = await runCli(['logs', 'verify-store', '--config', configFile, '--offline'], noTemporal);
+  assert.match(chainOnlyText.stdout, /^OK: .*anchors NOT checked \(--offline\): digest chain intact \(the chain alone: not proven against any anchor\)/);
+
   // The newest batch deleted with its rows: the chain still holds together; the anchors do not.
   const cut = await openStore(`embedded:${dbDir}`);
   for (const table of ['audit_rows', 'audit_findings']) await cut.query(`DELETE FROM ${table} WHERE batch_id = (SELECT max(id) FROM audit_batches)`);
@@ -334,6 +346,17 @@ test('logs schedule creates and updates the Temporal Schedule; verify-store and 
   const tampered = await runCli(['logs', 'verify-store', '--config', configFile], withTemporal);
   assert.equal(tampered.status, 1);
   assert.match(tampered.stdout, /TAMPERED: 2 batches, \d+ rows, unkeyed chain .*\n {2}rows-deleted +batch \d+ \(QLIKSERVER1\/Repository .*\): holds \d+ rows, ingested \d+/);
+
+  // A database user wipes the store (DROP SCHEMA … CASCADE): the empty store that comes back is not
+  // proven by any anchor, so it does not pass for an intact one.
+  const wiper = await openStore(`embedded:${dbDir}`);
+  await wiper.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+  await wiper.close();
+  const wiped = await runCli(['logs', 'verify-store', '--config', configFile, '--json'], withTemporal);
+  assert.equal(wiped.status, 1, wiped.stdout);
+  const emptied = JSON.parse(wiped.stdout) as { batches: number; problems: { kind: string; detail: string }[] };
+  assert.deepEqual([emptied.batches, emptied.problems.map((p) => p.kind)], [0, ['anchors-unchecked']]);
+  assert.match(emptied.problems[0]?.detail ?? '', /no anchor of this store was found: .*the store emptied or re-identified/);
   await bed.stop();
 });
 
