@@ -8,6 +8,7 @@ import type { ScreenshotEvent } from '../common/audit-event';
 import type { PurgeInput, PurgeResult } from '../common/audit-trail-types';
 import type { ScreenshotResult } from '../common/screenshot-result';
 import { purgeExpired, recordFilesDeleted } from '../store/retention';
+import { insideStorageTargets, storageDirectories } from '../common/stored-files';
 import { recordScreenshotOutcome as storeOutcome } from '../store/screenshot-outcomes';
 import type { ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
@@ -32,7 +33,7 @@ function runOf(ctx: Context): { workflowId: string; runId: string } {
   return execution;
 }
 
-export function createAuditTrailActivities({ logger }: ActivityDeps, getStore: StoreHandle) {
+export function createAuditTrailActivities({ logger, config }: ActivityDeps, getStore: StoreHandle) {
   async function recordScreenshotOutcome({ event, result, failure, startedAt }: RecordOutcomeInput): Promise<{ recorded: boolean }> {
     const workflowExecution = runOf(Context.current());
     const store = await getStore().catch((err: unknown) => {
@@ -65,10 +66,18 @@ export function createAuditTrailActivities({ logger }: ActivityDeps, getStore: S
       const purge = await purgeExpired(store, { policy: input.policy, configuredBy: input.configuredBy, runId: runOf(ctx).workflowId }).catch((err: unknown) => {
         throw storeFailure(err);
       });
-      // The rows are gone (committed): now their files. A file already gone (a retried attempt) counts as deleted.
+      // The rows are gone (committed): now their files. A file already gone (a retried attempt) counts as
+      // deleted. Only files inside the storage targets: a path is data a database user can rewrite.
       let deleted = 0;
       let failed = 0;
+      const refused: string[] = [];
+      const targets = storageDirectories(config);
       for (const [i, file] of purge.files.entries()) {
+        if (!insideStorageTargets(file, targets)) {
+          refused.push(file);
+          logger.warn({ file }, 'retention: refused to delete a file outside the storage targets (screenshots.storageTargets): was the row edited?');
+          continue;
+        }
         try {
           await unlink(file);
           deleted++;
@@ -81,11 +90,12 @@ export function createAuditTrailActivities({ logger }: ActivityDeps, getStore: S
         }
         if (i % 500 === 0) beat.progress({ step: 'deleting screenshot files', done: i, of: purge.files.length });
       }
+      failed += refused.length;
       await recordFilesDeleted(store, purge.purgeId, deleted, failed).catch((err: unknown) => {
         throw storeFailure(err);
       });
       const { files: _files, ...summary } = purge;
-      const result = { ...summary, filesDeleted: deleted, filesFailed: failed };
+      const result = { ...summary, filesDeleted: deleted, filesFailed: failed, filesRefused: refused.length };
       logger.info(result, 'audit trail purged');
       return result;
     });

@@ -17,6 +17,7 @@ import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
 import type { Sql } from '../store/store';
 import { securityRowsCursor, SECURITY_ROWS_START, securityRowsPage, timeline, type TimelineEntry, type TimelineQuery } from '../store/timeline';
+import { insideStorageTargets, screenshotFiles } from '../common/stored-files';
 import { csvLine } from './csv';
 
 export interface EvidenceOptions {
@@ -28,6 +29,8 @@ export interface EvidenceOptions {
   progress?: (state: { entries: number; screenshots: number }) => void;
   /** Who made the bundle and with what (into README.txt). */
   producer: string;
+  /** The enabled storage targets' folders: a screenshot path read from the store outside them is refused, not read. */
+  storageDirectories: readonly string[];
 }
 
 export interface EvidenceSummary {
@@ -35,6 +38,8 @@ export interface EvidenceSummary {
   entries: number;
   screenshots: number;
   screenshotsMissing: string[];
+  /** Paths the store names outside the storage targets: not read, listed in screenshots/REFUSED.txt. */
+  screenshotsRefused: string[];
   securityRows: number;
   files: number;
   /** sha256 of MANIFEST.sha256 and of the whole zip: note them down to pin the bundle. */
@@ -124,6 +129,7 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
     await write(csv, csvLine(TIMELINE_COLUMNS));
     const shots: { file: string; name: string }[] = [];
     const missing: string[] = [];
+    const refused: string[] = [];
     const usedNames = new Set<string>();
     let entries = 0;
     let lastProgress = 0;
@@ -133,6 +139,11 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
       await write(csv, csvLine(TIMELINE_COLUMNS.map((c) => cell(entry, c))));
       if (entry.source === 'screenshot' && Array.isArray(entry.files)) {
         for (const file of entry.files as string[]) {
+          // A path is data a database user can rewrite (to the QPS client key, say): only storage targets are read.
+          if (!insideStorageTargets(file, options.storageDirectories)) {
+            refused.push(file);
+            continue;
+          }
           if (!existsSync(file)) {
             missing.push(file);
             continue;
@@ -183,7 +194,7 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
     await closeFile(findingsFile);
 
     // 3. The zip: every file hashed as it is read into it; the manifest last.
-    const summary = { entries, screenshots: shots.length, screenshotsMissing: missing, securityRows };
+    const summary = { entries, screenshots: shots.length, screenshotsMissing: missing, screenshotsRefused: refused, securityRows };
     const zip = new yazl.ZipFile();
     const output = createWriteStream(partial);
     const zipHash = createHash('sha256');
@@ -212,11 +223,12 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
       const sidecar = `${shot.file}.json`;
       if (existsSync(sidecar)) addFile(sidecar, `screenshots/${shot.name}.json`);
       // Butler SOS's `_metadata.png` beside it (the image under a header band), when one was written.
-      const withHeader = shot.file.replace(/\.[a-z]+$/, '_metadata.png');
-      if (withHeader !== shot.file && existsSync(withHeader)) addFile(withHeader, `screenshots/${path.basename(withHeader)}`);
+      const withHeader = screenshotFiles(shot.file)[2];
+      if (withHeader && existsSync(withHeader)) addFile(withHeader, `screenshots/${path.basename(withHeader)}`);
       added++;
     }
     if (missing.length) addText(`${missing.join('\n')}\n`, 'screenshots/MISSING.txt');
+    if (refused.length) addText(`Paths the store names outside the configured storage targets, not read (an edited row?):\n${refused.join('\n')}\n`, 'screenshots/REFUSED.txt');
     // The manifest is added last: yazl reads entries in order, so every hash above is known when it is read.
     const manifestStream = new PassThrough();
     zip.addReadStream(manifestStream, 'MANIFEST.sha256');

@@ -2,6 +2,7 @@
 import { parseQlikIdentity } from '../common/qlik-identity';
 import type { Config } from '../common/config';
 import { redactStoreUrl } from '../common/store-url';
+import { storageDirectories } from '../common/stored-files';
 import { withClient } from '../client/connect';
 import { RETENTION_SCHEDULE_ID, upsertRetentionSchedule } from '../client/retention-schedule';
 import { writeEvidence } from '../audit-trail/evidence';
@@ -187,6 +188,7 @@ async function evidenceCommand(argv: string[]): Promise<number> {
       verifyReport,
       out,
       producer: `qlik-audit audit evidence (store ${redactStoreUrl(config.auditSecurityLog.store)})`,
+      storageDirectories: storageDirectories(config),
       progress: (s) => progress.show(`writing ... ${s.entries} entries, ${s.screenshots} screenshots`),
     });
     progress.clear();
@@ -195,6 +197,7 @@ async function evidenceCommand(argv: string[]): Promise<number> {
       process.stdout.write(
         `wrote ${summary.out}: ${summary.entries} timeline entries, ${summary.screenshots} screenshots, ${summary.securityRows} AuditSecurity rows, ${summary.files} files\n` +
           `  store check: ${storeCheck(verifyReport)}\n` +
+          (summary.screenshotsRefused.length ? `  ${summary.screenshotsRefused.length} screenshot path(s) outside the storage targets refused, not read (listed in screenshots/REFUSED.txt)\n` : '') +
           (summary.screenshotsMissing.length ? `  ${summary.screenshotsMissing.length} screenshot file(s) not found (listed in screenshots/MISSING.txt)\n` : '') +
           `  sha256 of the bundle: ${summary.zipSha256}  (keep it: it pins this bundle)\n` +
           `  check it: unzip it, then sha256sum -c MANIFEST.sha256\n`,

@@ -26,6 +26,7 @@ import { startWorker, type RunningWorker } from '../worker/start-worker';
 import { parseCommand, printHelp } from './args';
 import { describeError } from './errors';
 import { redactStoreUrl } from '../common/store-url';
+import { storageDirectories } from '../common/stored-files';
 
 const spec = {
   usage: 'qlik-audit dev [--demo] [--config <file>]',
@@ -128,7 +129,7 @@ async function showTrail(store: AuditStore, config: Config, anchor: ChainAnchor 
   const out = path.join(varDir, 'evidence', `${DEMO_USER.userDirectory}-${DEMO_USER.userId}.zip`);
   mkdirSync(path.dirname(out), { recursive: true });
   const verifyReport = await verifyStore(store, { key: configuredDigestKey(config.auditSecurityLog.digestKey), anchors: anchor ? [{ ...anchor, source: 'the demo\'s ingest run' }] : [] });
-  const bundle = await writeEvidence(store, { query: { ...DEMO_USER, from: '2019-01-01T00:00:00.000Z', to: new Date(Date.now() + 86_400_000).toISOString() }, verifyReport, out, producer: 'qlik-audit dev --demo' });
+  const bundle = await writeEvidence(store, { query: { ...DEMO_USER, from: '2019-01-01T00:00:00.000Z', to: new Date(Date.now() + 86_400_000).toISOString() }, verifyReport, out, producer: 'qlik-audit dev --demo', storageDirectories: storageDirectories(config) });
   say(`Evidence bundle: ${out} (${bundle.entries} entries, ${bundle.screenshots} screenshot(s), ${bundle.securityRows} AuditSecurity rows; store ${verifyReport.ok ? 'intact' : 'NOT intact'})`);
   say(`  sha256 ${bundle.zipSha256}; check it: unzip it, then sha256sum -c MANIFEST.sha256`);
 }

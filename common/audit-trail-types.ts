@@ -21,5 +21,8 @@ export interface PurgeResult {
   oldest: string | null;
   newest: string | null;
   filesDeleted: number;
+  /** Not deleted: an error, or refused (filesRefused). */
   filesFailed: number;
+  /** Paths outside the storage targets, refused (a row edited to name another file); counted in filesFailed too. */
+  filesRefused?: number;
 }

@@ -5,6 +5,7 @@
 // it covered and who configured it — a purge that leaves no trace would itself be a gap in the trail.
 import type { PurgeResult, RetentionPolicy } from '../common/audit-trail-types';
 import type { AuditStore } from './store';
+import { screenshotFiles } from '../common/stored-files';
 
 export interface PurgeRequest {
   policy: RetentionPolicy;
@@ -46,7 +47,7 @@ export async function purgeExpired(store: AuditStore, request: PurgeRequest): Pr
       if (t > newest) newest = t;
     }
     const range = Number.isFinite(oldest) ? { oldest: new Date(oldest).toISOString(), newest: new Date(newest).toISOString() } : { oldest: null, newest: null };
-    const files = shots.rows.flatMap((r) => r.saved_paths.flatMap((p) => [p, `${p}.json`]));
+    const files = shots.rows.flatMap((r) => r.saved_paths.flatMap(screenshotFiles)); // image, sidecar, _metadata.png
     const { rows } = await sql.query<{ id: string | number }>(
       `INSERT INTO audit_purges (run_id, cutoff, retention_days, legal_hold, configured_by, events_deleted, screenshots_deleted, oldest, newest)
        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) RETURNING id`,

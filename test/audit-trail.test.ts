@@ -304,7 +304,7 @@ test('timeline: Audit.qs events, the screenshot and the real AuditSecurity rows 
     startedAt: session.screenshotAt, finishedAt: session.screenshotAt,
   });
   trailConfig = path.join(dir, 'config.yaml');
-  writeFileSync(trailConfig, `temporal: { address: '${env.address}' }\nauditSecurityLog: { store: '${storeUrl}' }\n`);
+  writeFileSync(trailConfig, `temporal: { address: '${env.address}' }\nauditSecurityLog: { store: '${storeUrl}' }\nscreenshots: { storageTargets: [ { type: flat, directory: '${path.join(dir, 'shots')}' } ] }\n`);
 
   const all = await runCli(['audit', 'timeline', '--config', trailConfig, '--user', 'DOMAIN\\administrator', '--json']);
   assert.equal(all.status, 0, all.stderr);
@@ -349,15 +349,22 @@ test('timeline: Audit.qs events, the screenshot and the real AuditSecurity rows 
   }
 });
 
-test('evidence: a zip whose manifest verifies with sha256sum -c, and a flipped byte is caught', async () => {
+test('evidence: a zip whose manifest verifies with sha256sum -c, and a flipped byte is caught; a path edited to another file is refused', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-evidence-'));
   const zip = path.join(dir, 'bundle.zip');
+  // A database user edits a screenshot row to name the QPS client key: the bundle must not carry it.
+  const secret = path.join(dir, 'client_key.pem');
+  writeFileSync(secret, '-----BEGIN PRIVATE KEY-----\nnot for auditors\n');
+  const edited = screenshotEvent('https://qlik.example.com/tempcontent/k.png', ADMIN, { timestamp: '2019-02-01T10:20:00Z' });
+  const escape = path.join(path.dirname(screenshotFile), '..', 'client_key.pem');
+  await recordScreenshotOutcome(trailStore, edited, { workflowId: `screenshot-${edited.eventId}`, runId: randomUUID(), status: 'stored', savedPaths: [secret, escape], startedAt: edited.timestamp, finishedAt: edited.timestamp });
   const made = await runCli(['audit', 'evidence', '--config', trailConfig, '--user', 'DOMAIN\\administrator', '--from', '2019-01-01', '--to', '2019-03-01', '--out', zip]);
   assert.equal(made.status, 0, made.stderr);
   const printed = /sha256 of the bundle: ([0-9a-f]{64})/.exec(made.stdout)?.[1];
   assert.equal(printed, createHash('sha256').update(readFileSync(zip)).digest('hex'), 'the printed sha256 pins the zip');
   // These rows were stored without an ingest run, so no anchor vouches for them: not proven (fails closed).
   assert.match(made.stdout, /store check: NOT proven: no anchor of this store was found/);
+  assert.match(made.stdout, /2 screenshot path\(s\) outside the storage targets refused, not read/);
   assert.ok(!existsSync(`${zip}.part`));
 
   const unpacked = path.join(dir, 'bundle');
@@ -367,6 +374,8 @@ test('evidence: a zip whose manifest verifies with sha256sum -c, and a flipped b
   assert.equal(check.status, 0, check.stdout + check.stderr);
   const checked = check.stdout.trim().split('\n');
   const name = path.basename(screenshotFile);
+  assert.ok(!checked.some((line) => line.includes('client_key')), `the key is not in the bundle: ${check.stdout}`);
+  assert.deepEqual(readFileSync(path.join(unpacked, 'screenshots', 'REFUSED.txt'), 'utf8').trim().split('\n').slice(1), [secret, escape]);
   for (const file of ['README.txt', 'timeline.jsonl', 'timeline.csv', 'security-log/rows.csv', 'security-log/findings.jsonl', 'verify-store.json', `screenshots/${name}`, `screenshots/${name}.json`]) {
     assert.ok(checked.includes(`${file}: OK`), `${file} in the manifest: ${check.stdout}`);
   }
@@ -410,20 +419,27 @@ test('retention: the purge deletes only expired events and screenshots not under
     const recent = auditQsEvent('navigation.sheet.loaded', 'LAB\\gone', daysAgo(1), { sheetId: 's' });
     for (const e of [expired, heldUser, heldApp, recent]) await writer.write(eventRow(e));
     await writer.close();
-    const dir = mkdtempSync(path.join(tmpdir(), 'qa-retention-'));
+    const dir = bed.config.screenshots.storageTargets[0]?.directory as string; // the worker's storage target
+    mkdirSync(dir, { recursive: true });
     const oldShot = screenshotEvent('https://qlik.example.com/x.png', 'LAB\\gone', { timestamp: daysAgo(45) });
     const file = path.join(dir, `${oldShot.eventId}.png`);
     writeFileSync(file, 'png');
     writeFileSync(`${file}.json`, '{}');
-    await recordScreenshotOutcome(store, oldShot, { workflowId: 'w', runId: randomUUID(), status: 'stored', savedPaths: [file], startedAt: daysAgo(45), finishedAt: daysAgo(45) });
+    writeFileSync(path.join(dir, `${oldShot.eventId}_metadata.png`), 'png with its header band');
+    // An expired row a database user edited to name a file elsewhere: the purge must not delete it.
+    const victim = path.join(mkdtempSync(path.join(tmpdir(), 'qa-victim-')), 'important.conf');
+    writeFileSync(victim, 'keep me');
+    await recordScreenshotOutcome(store, oldShot, { workflowId: 'w', runId: randomUUID(), status: 'stored', savedPaths: [file, victim], startedAt: daysAgo(45), finishedAt: daysAgo(45) });
 
     const policy = { retentionDays: 30, legalHold: { users: ['lab\\held'], apps: ['Board Pack'] } };
     const purge = (id: string) => env.client.workflow.execute('purgeAuditTrail', { taskQueue: bed.taskQueue, workflowId: id, args: [{ policy, configuredBy: 'auditor@test via the test' }] }) as Promise<PurgeResult>;
     const result = await purge(`purge-${randomUUID()}`);
     assert.equal(result.eventsDeleted, 2, 'the expired event and the old screenshot event');
     assert.equal(result.screenshotsDeleted, 1);
-    assert.equal(result.filesDeleted, 2, 'the image and its sidecar');
-    assert.ok(!existsSync(file) && !existsSync(`${file}.json`));
+    assert.equal(result.filesDeleted, 3, 'the image, its sidecar and its _metadata.png');
+    assert.ok(!existsSync(file) && !existsSync(`${file}.json`) && !existsSync(path.join(dir, `${oldShot.eventId}_metadata.png`)));
+    assert.equal(result.filesRefused, 3, 'the victim, and the sidecar and header names made from it');
+    assert.equal(readFileSync(victim, 'utf8'), 'keep me', 'a file outside the storage targets is never deleted');
     const left = (await store.query<{ event_id: string }>('SELECT event_id FROM audit_events WHERE event_id = ANY($1)', [[expired, heldUser, heldApp, recent, oldShot].map((e) => e.eventId)])).rows.map((r) => r.event_id);
     assert.deepEqual(left.sort(), [heldUser, heldApp, recent].map((e) => e.eventId).sort());
     assert.equal(await securityRows(), before, 'AuditSecurity rows are never purged');
@@ -433,7 +449,8 @@ test('retention: the purge deletes only expired events and screenshots not under
     assert.equal(rows.length, 2, 'every purge is recorded, also one that deleted nothing');
     assert.equal(rows[0]?.events_deleted, 2);
     assert.equal(rows[0]?.screenshots_deleted, 1);
-    assert.equal(rows[0]?.files_deleted, 2);
+    assert.equal(rows[0]?.files_deleted, 3);
+    assert.equal(rows[0]?.files_failed, 3, 'the refused ones are recorded as not deleted');
     assert.equal(rows[0]?.retention_days, 30);
     assert.equal(rows[0]?.configured_by, 'auditor@test via the test');
     assert.deepEqual(rows[0]?.legal_hold, policy.legalHold);

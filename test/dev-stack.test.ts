@@ -61,6 +61,7 @@ test('npm start: the stack, the demo summary without log lines, and Ctrl-C when 
     assert.match(stdout, /-> blocked \(host-not-allowed\)/);
     assert.match(stdout, /Audit logs \(.*\): 3 files, 281 rows, 0 error findings, 1 info \(service-restart\)/);
     assert.match(stdout, /ingested 281 rows into embedded:/);
+    assert.match(stdout, /Evidence bundle: .* \(\d+ entries, 1 screenshot\(s\), \d+ AuditSecurity rows; store intact\)/, 'the screenshot, under the demo storage target, is in the bundle');
     assert.match(stdout, /http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/screenshot-/);
     const logFile = path.join(varDir, 'qlik-audit-dev.log');
     assert.match(stdout, new RegExp(`Service logs:\\s+${logFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
