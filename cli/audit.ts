@@ -181,7 +181,7 @@ async function evidenceCommand(argv: string[]): Promise<number> {
     const { anchors, unavailable } = await anchorsFor(config, await storeId(store), undefined);
     if (unavailable) note(`the store is not proven: no anchor could be checked (${unavailable})`);
     // "intact" only when proven against anchors: fails closed, as verify-store does.
-    const verifyReport = await verifyStore(store, { key: configuredDigestKey(config.auditSecurityLog.digestKey), anchors, required: true, anchorsUnavailable: unavailable });
+    const verifyReport = await verifyStore(store, { key: configuredDigestKey(config.auditSecurityLog.digestKey), anchors, required: true, anchorsUnavailable: unavailable, sequenceMax: config.auditSecurityLog.sequenceMax });
     const progress = progressLine();
     const summary = await writeEvidence(store, {
       query: { ...user, from, to },

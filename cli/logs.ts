@@ -187,7 +187,7 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
   let result;
   try {
     const { anchors, unavailable } = values.offline ? { anchors: [] } : await anchorsFor(config, await storeId(store), values.anchor);
-    result = await verifyStore(store, { key, anchors, required: true, offline: values.offline, anchorsUnavailable: unavailable });
+    result = await verifyStore(store, { key, anchors, required: true, offline: values.offline, anchorsUnavailable: unavailable, sequenceMax: config.auditSecurityLog.sequenceMax });
   } finally {
     await store.close();
   }

@@ -21,7 +21,8 @@ export type ProblemKind =
   | 'key-wrong' // the key given is not the one the chain was written with
   | 'truncated' // the chain is shorter than an anchor says it was
   | 'anchor-mismatch' // the chain's batch at an anchor's position has another digest
-  | 'anchors-unchecked'; // no anchor could be checked (unreachable, or none found for this store): not provable
+  | 'anchors-unchecked' // no anchor could be checked (unreachable, or none found for this store): not provable
+  | 'rows-missing'; // stored rows of a file skip sequence numbers and no finding explains it: never ingested (a checkpoint moved forward) or deleted
 
 export interface StoreProblem {
   kind: ProblemKind;
@@ -88,7 +89,33 @@ function countKind(prefix: 'rows' | 'findings', stored: number, recorded: number
   return `${prefix}-changed`;
 }
 
-export async function verifyStore(store: AuditStore, options: { key?: DigestKey; anchors?: Anchor[]; onProgress?: (batches: number) => void } & AnchorRequirement = {}): Promise<StoreVerification> {
+/**
+ * Rows never ingested (SPEC 5.6): within each stored file, rows follow each other in Qlik's sequence
+ * (+1, or 1 after sequenceMax); any other step must be explained by a finding stored between the two
+ * rows (a gap, a restart, a replayed or malformed row). Rows are taken in the order they were
+ * ingested; a line number going back is the next generation of a live file (Qlik reuses its name
+ * after a roll), whose first row follows the archive, not the file's earlier rows. A step nothing explains means rows were
+ * skipped: a checkpoint moved forward, say, which the digest chain cannot see (it covers what was
+ * stored, not what was not).
+ */
+async function unexplainedSteps(store: AuditStore, sequenceMax: number): Promise<{ machine: string; service: string; file_name: string; line: number; sequence: string; prev_seq: string }[]> {
+  const { rows } = await store.query<{ machine: string; service: string; file_name: string; line: number; sequence: string; prev_seq: string; prev_line: number }>(
+    `WITH steps AS (
+       SELECT machine, service, file_name, line, sequence,
+              lag(sequence) OVER w AS prev_seq, lag(line) OVER w AS prev_line
+       FROM audit_rows WINDOW w AS (PARTITION BY machine, service, file_name ORDER BY batch_id, line))
+     SELECT * FROM steps s
+     WHERE prev_seq IS NOT NULL AND line > prev_line AND sequence <> prev_seq + 1 AND NOT (prev_seq = $1 AND sequence = 1)
+       AND NOT EXISTS (SELECT 1 FROM audit_findings f
+                       WHERE f.machine = s.machine AND f.service = s.service AND f.file_name = s.file_name AND f.line > s.prev_line AND f.line <= s.line)
+     ORDER BY machine, service, file_name, line
+     LIMIT ${MAX_PROBLEMS}`,
+    [sequenceMax],
+  );
+  return rows;
+}
+
+export async function verifyStore(store: AuditStore, options: { key?: DigestKey; anchors?: Anchor[]; onProgress?: (batches: number) => void; sequenceMax?: number } & AnchorRequirement = {}): Promise<StoreVerification> {
   const { key, anchors = [] } = options;
   const result: StoreVerification = { ok: true, keyed: false, batches: 0, rows: 0, anchorsChecked: 0, problems: [], ...(options.offline ? { offline: true as const } : {}) };
   let omitted = 0;
@@ -179,6 +206,13 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
       detail: options.anchorsUnavailable
         ? `no anchor could be checked: ${options.anchorsUnavailable}; the chain alone proves nothing against someone who can rewrite the database (--offline checks the chain alone)`
         : `no anchor of this store was found: no ingest run has anchored it yet, or its anchors are gone (runs deleted, the store emptied or re-identified); the chain alone proves nothing against someone who can rewrite the database (--offline checks the chain alone)`,
+    });
+  }
+
+  for (const step of await unexplainedSteps(store, options.sequenceMax ?? 2147483647)) {
+    problem({
+      kind: 'rows-missing',
+      detail: `${step.machine}/${step.service} ${step.file_name} line ${step.line}: sequence ${step.sequence} follows ${step.prev_seq} and no stored finding explains the step: rows are missing (never ingested — a checkpoint moved forward? — or deleted), or a row was put in`,
     });
   }
 

@@ -85,7 +85,7 @@ for (const kind of ['embedded', 'postgres'] as const) {
 
     await bed.store.query(`DELETE FROM audit_rows WHERE sequence = 200`);
     const deleted = await verifyStore(bed.store);
-    assert.deepEqual(deleted.problems.map((p) => p.kind), ['rows-changed', 'rows-deleted']);
+    assert.deepEqual(deleted.problems.map((p) => p.kind), ['rows-changed', 'rows-deleted', 'rows-missing'], 'the deleted row, by its batch and by the sequence it leaves behind');
     assert.equal((await bed.store.query('SELECT 1 FROM ingest_runs')).rows.length, 2, 'each run is recorded');
     await bed.stop();
   });

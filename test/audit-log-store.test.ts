@@ -122,3 +122,39 @@ test('postgres: two workers ingesting the same chain at once take turns: every r
     await Promise.all([one.close(), two.close()]);
   }
 });
+
+test('a checkpoint moved forward by a database user skips rows the chain never saw: verify-store names them (rows-missing)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-store-'));
+  const live = path.join(dir, 'NODE9_AuditSecurity_Proxy.txt');
+  writeFileSync(live, auditFile(1, 100));
+  const scratch = scratchSchema();
+  const store = await openStore(scratch.url);
+  try {
+    const ingest = async () => {
+      const [chain] = buildChains(await discoverLogFiles([dir]));
+      return ingestChain(store, chain ?? [], { runId: 'checkpoint-attack', sequenceMax: 2147483647 });
+    };
+    assert.equal((await ingest()).rowsStored, 100);
+    // Qlik writes on; before the next run, the insider moves the checkpoint past rows 101-150, with a
+    // sequence state that matches, so the scanner sees nothing wrong when it resumes.
+    const text = auditFile(1, 200);
+    writeFileSync(live, text);
+    const lines = text.split('\r\n');
+    const offset = Buffer.byteLength(`${lines.slice(0, 151).join('\r\n')}\r\n`); // the start of line 152: sequence 151
+    const row150 = (lines[150] as string).split('\t');
+    await store.query(
+      `UPDATE audit_files SET checkpoint_offset = $1, checkpoint_line = 152, chain_state = jsonb_set(jsonb_set(chain_state, '{lastSequence}', '150'), '{lastChecksum}', to_jsonb($2::text)) WHERE file_name = $3`,
+      [offset, row150.at(-1), path.basename(live)],
+    );
+    const second = await ingest();
+    assert.equal(second.rowsStored, 50, 'rows 151-200 only: 101-150 were skipped');
+    assert.deepEqual(second.findings, {}, 'the scanner saw a consistent chain');
+    const result = await verifyStore(store);
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.problems.map((p) => p.kind), ['rows-missing'], 'the digest chain holds (it covers what was stored): the stored sequence shows the hole');
+    assert.match(result.problems[0]?.detail ?? '', /^NODE9\/Proxy NODE9_AuditSecurity_Proxy\.txt line 152: sequence 151 follows 100 and no stored finding explains the step/);
+  } finally {
+    await scratch.drop(store);
+    await store.close();
+  }
+});
