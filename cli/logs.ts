@@ -1,4 +1,6 @@
 // `qlik-audit logs <verify|…>`: Qlik AuditSecurity logs (SPEC 5).
+import { verifyScreenshotFiles } from '../store/verify-files';
+import { storageDirectories } from '../common/stored-files';
 import { buildChains, discoverLogFiles, UnreadablePathError } from '../audit-log/log-files';
 import { verifyChains, type Finding, type FileSummary } from '../audit-log/scanner';
 import { openStore, storeId } from '../store/store';
@@ -136,7 +138,7 @@ async function scheduleCommand(argv: string[]): Promise<number> {
 }
 
 const verifyStoreSpec = {
-  usage: 'qlik-audit logs verify-store --config <file> [--json] [--offline] [--anchor HEAD:BATCHES]...',
+  usage: 'qlik-audit logs verify-store --config <file> [--json] [--offline] [--files] [--anchor HEAD:BATCHES]...',
   help: `
 Recomputes the store's digest chain (auditSecurityLog.store): every batch's rows and findings as
 stored, its link to the batch before, its digest — HMAC-SHA256 under the key when the chain is keyed
@@ -154,10 +156,12 @@ Options:
                          anchor.chainHead and anchor.batches); may be given more than once
   --offline              the chain alone, no anchors: exit 0 when it holds together, and the output
                          says the anchors were not checked
+  --files                also hash every stored screenshot file again and compare it with the sha256
+                         recorded when it was stored (file-changed, file-missing, file-outside-targets)
   --json                 print {"ok","keyed","batches","rows","anchorsChecked","problems":[{"kind","batch"?,"detail"}]}
                          ("offline": true with --offline)
   -h, --help             this help`,
-  options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, anchor: { type: 'string', multiple: true }, offline: { type: 'boolean' } },
+  options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, anchor: { type: 'string', multiple: true }, offline: { type: 'boolean' }, files: { type: 'boolean' } },
 } as const;
 
 /** Anchors from --anchor, else from Temporal; when Temporal cannot be reached, none and why (the check then fails closed). */
@@ -188,6 +192,12 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
   try {
     const { anchors, unavailable } = values.offline ? { anchors: [] } : await anchorsFor(config, await storeId(store), values.anchor);
     result = await verifyStore(store, { key, anchors, required: true, offline: values.offline, anchorsUnavailable: unavailable, sequenceMax: config.auditSecurityLog.sequenceMax });
+    if (values.files) {
+      const files = await verifyScreenshotFiles(store, storageDirectories(config));
+      result.filesChecked = files.filesChecked;
+      result.problems.push(...files.problems);
+      result.ok &&= files.problems.length === 0;
+    }
   } finally {
     await store.close();
   }
@@ -196,7 +206,7 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     const say = (line: string) => process.stdout.write(`${line}\n`);
-    const chain = `${result.batches} batches, ${result.rows} rows, ${result.keyed ? 'keyed chain (HMAC-SHA256)' : 'unkeyed chain (SHA-256: anyone who can write the database could recompute it; set a digest key)'}, ${result.offline ? 'anchors NOT checked (--offline)' : `${result.anchorsChecked} anchor(s) checked`}`;
+    const chain = `${result.batches} batches, ${result.rows} rows, ${result.filesChecked !== undefined ? `${result.filesChecked} screenshot file(s) hashed, ` : ''}${result.keyed ? 'keyed chain (HMAC-SHA256)' : 'unkeyed chain (SHA-256: anyone who can write the database could recompute it; set a digest key)'}, ${result.offline ? 'anchors NOT checked (--offline)' : `${result.anchorsChecked} anchor(s) checked`}`;
     if (result.ok) say(`OK: ${chain}: digest chain intact${result.offline ? ' (the chain alone: not proven against any anchor)' : ''}`);
     else {
       const unprovable = result.problems.every((p) => p.kind === 'anchors-unchecked');

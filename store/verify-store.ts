@@ -5,6 +5,7 @@
 // show on its own: the newest batches deleted together with their rows, or a chain recomputed whole.
 import { batchDigest, findingLine, GENESIS_DIGEST, lineChecksum, listHash, rowChecksum, type DigestKey } from './digest';
 import type { AuditStore } from './store';
+import type { FileProblemKind } from './verify-files';
 
 export type ProblemKind =
   | 'rows-changed' // a stored row differs from what was ingested
@@ -22,6 +23,7 @@ export type ProblemKind =
   | 'truncated' // the chain is shorter than an anchor says it was
   | 'anchor-mismatch' // the chain's batch at an anchor's position has another digest
   | 'anchors-unchecked' // no anchor could be checked (unreachable, or none found for this store): not provable
+  | FileProblemKind // with --files: a stored screenshot file changed, missing, or named outside the storage targets
   | 'rows-missing'; // stored rows of a file skip sequence numbers and no finding explains it: never ingested (a checkpoint moved forward) or deleted
 
 export interface StoreProblem {
@@ -52,6 +54,8 @@ export interface StoreVerification {
   problemsNotListed?: number;
   /** Present when the chain alone was checked, on request (`--offline`): nothing was proven against anchors. */
   offline?: true;
+  /** With `--files`: stored screenshot files hashed again. */
+  filesChecked?: number;
 }
 
 /**

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -400,6 +400,26 @@ test('evidence: a zip whose manifest verifies with sha256sum -c, and a flipped b
   const usage = await runCli(['audit', 'evidence', '--config', trailConfig, '--user', 'DOMAIN\\administrator', '--out', zip]);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /--from and --to are required/);
+
+  // verify-store --files hashes every stored screenshot again: the edited row's paths are refused
+  // unread, a screenshot changed on disk or deleted is named.
+  const files = async () => {
+    const run = await runCli(['logs', 'verify-store', '--config', trailConfig, '--offline', '--files', '--json']);
+    const report = JSON.parse(run.stdout) as { ok: boolean; filesChecked: number; problems: { kind: string; detail: string }[] };
+    return { status: run.status, filesChecked: report.filesChecked, kinds: report.problems.map((p) => p.kind), details: report.problems.map((p) => p.detail).join('\n') };
+  };
+  const first = await files();
+  assert.deepEqual([first.status, first.filesChecked, first.kinds], [1, 1, ['file-outside-targets', 'file-outside-targets']], first.details);
+  const original = readFileSync(screenshotFile);
+  const flipped = Buffer.from(original);
+  flipped[12] = (flipped[12] ?? 0) ^ 0xff;
+  writeFileSync(screenshotFile, flipped);
+  const changed = await files();
+  assert.ok(changed.kinds.includes('file-changed'), changed.details);
+  assert.match(changed.details, new RegExp(`${path.basename(screenshotFile).replace(/\./g, '\\.')} has sha256 [0-9a-f]{16}…, stored as [0-9a-f]{16}…: the image was replaced or edited`));
+  rmSync(screenshotFile);
+  assert.ok((await files()).kinds.includes('file-missing'));
+  writeFileSync(screenshotFile, original);
   await trailStore.close();
 });
 
