@@ -9,7 +9,7 @@ import { writeEvidence } from '../audit-trail/evidence';
 import { configuredDigestKey } from '../store/digest';
 import { openStore, storeId, type AuditStore } from '../store/store';
 import { timeline, type TimelineEntry } from '../store/timeline';
-import { verifyStore, type StoreVerification } from '../store/verify-store';
+import { unprovenOnly, verifyStore, type StoreVerification } from '../store/verify-store';
 import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
 import { EXIT_OK, UsageError } from './errors';
 import { anchorsFor } from './logs';
@@ -161,7 +161,7 @@ async function timelineCommand(argv: string[]): Promise<number> {
 /** The store check in one phrase: intact only when proven against anchors. */
 function storeCheck(report: StoreVerification): string {
   if (report.ok) return `intact (proven against ${report.anchorsChecked} anchor(s))`;
-  if (report.problems.every((p) => p.kind === 'anchors-unchecked')) return `NOT proven: ${report.problems[0]?.detail ?? 'no anchor checked'}`;
+  if (unprovenOnly(report)) return `NOT proven: ${report.problems[0]?.detail ?? 'no anchor checked'}`;
   return `NOT intact (${report.problems.length} problem(s); see verify-store.json in the bundle)`;
 }
 

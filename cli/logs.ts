@@ -4,7 +4,7 @@ import { storageDirectories } from '../common/stored-files';
 import { buildChains, discoverLogFiles, UnreadablePathError } from '../audit-log/log-files';
 import { verifyChains, type Finding, type FileSummary } from '../audit-log/scanner';
 import { openStore, storeId } from '../store/store';
-import { verifyStore, type Anchor } from '../store/verify-store';
+import { unprovenOnly, verifyStore, type Anchor } from '../store/verify-store';
 import { configuredDigestKey } from '../store/digest';
 import { latestAnchors, parseAnchor } from '../client/ingest-anchors';
 import type { Config } from '../common/config';
@@ -209,8 +209,7 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
     const chain = `${result.batches} batches, ${result.rows} rows, ${result.filesChecked !== undefined ? `${result.filesChecked} screenshot file(s) hashed, ` : ''}${result.keyed ? 'keyed chain (HMAC-SHA256)' : 'unkeyed chain (SHA-256: anyone who can write the database could recompute it; set a digest key)'}, ${result.offline ? 'anchors NOT checked (--offline)' : `${result.anchorsChecked} anchor(s) checked`}`;
     if (result.ok) say(`OK: ${chain}: digest chain intact${result.offline ? ' (the chain alone: not proven against any anchor)' : ''}`);
     else {
-      const unprovable = result.problems.every((p) => p.kind === 'anchors-unchecked');
-      say(`${unprovable ? 'NOT PROVEN' : 'TAMPERED'}: ${chain}`);
+      say(`${unprovenOnly(result) ? 'NOT PROVEN' : 'TAMPERED'}: ${chain}`);
       for (const p of result.problems) say(`  ${p.kind.padEnd(20)} ${p.detail}`);
       if (result.problemsNotListed) say(`  and ${result.problemsNotListed} more`);
     }

@@ -2,14 +2,28 @@
 // Paths in the store (saved_paths) are data a database user can rewrite: retention deletes and
 // evidence bundles read only files inside the configured storage targets, never e.g. the QPS client
 // key or /etc/passwd that an edited row names.
-import { realpathSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, realpathSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { Config } from './config';
 
+/** `{name}_metadata.png`: the image under the header band (Butler SOS `addInImageMetadata`). */
+export function metadataFileName(baseName: string): string {
+  return `${baseName}_metadata.png`;
+}
+
 /** Every file of one stored screenshot: the image, its JSON sidecar and Butler SOS's `_metadata.png`. */
 export function screenshotFiles(image: string): string[] {
-  const withHeader = image.replace(/\.[A-Za-z0-9]+$/, '_metadata.png');
-  return [image, `${image}.json`, ...(withHeader !== image ? [withHeader] : [])];
+  const baseName = image.replace(/\.[A-Za-z0-9]+$/, '');
+  return [image, `${image}.json`, ...(baseName !== image ? [metadataFileName(baseName)] : [])];
+}
+
+/** The sha256 of a file, streamed (a screenshot may be 50 MiB). */
+export async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
 }
 
 function inside(file: string, directory: string): boolean {

@@ -4,12 +4,11 @@
 // with its successor; the final name is taken with link(2), which fails if it exists: the first attempt
 // to finish wins, a later one keeps the winner's file and describes that file in the sidecar.
 // Leftovers of dead attempts are removed by the next attempt for the event.
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { parseEventTime, type ScreenshotEvent } from '../common/audit-event';
+import { fileSha256, metadataFileName } from '../common/stored-files';
 
 export interface StorageTarget {
   directory: string;
@@ -69,11 +68,6 @@ export interface Sidecar {
   files?: Record<string, string>;
 }
 
-/** `{name}_metadata.png`: the image under the header band (Butler SOS `addInImageMetadata`). */
-export function metadataFileName(baseName: string): string {
-  return `${baseName}_metadata.png`;
-}
-
 /** This attempt's temporary file for the `_metadata.png` (cleaned up with its other temporary files). */
 export function metadataTempFileFor(target: StorageTarget, baseName: string, tag: string): string {
   return path.join(target.directory, `.${baseName}.meta.${tag}.part`);
@@ -101,9 +95,7 @@ async function writeSynced(file: string, data: string): Promise<void> {
 }
 
 async function sha256Of(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return { sha256: hash.digest('hex'), bytes: (await stat(file)).size };
+  return { sha256: await fileSha256(file), bytes: (await stat(file)).size };
 }
 
 /** Gives `temp` the name `finalPath` unless that exists already; true when ours is the one kept. */

@@ -148,6 +148,11 @@ function rootHint(as: ServerUser, text: string): string {
   return ` (the server runs as user ${as.name}, since PostgreSQL refuses root: it needs to reach the folder and the node_modules binaries; make them readable by ${as.name}, or run qlik-audit as a non-root user)`;
 }
 
+/** Root only: hands a file or folder we made to the user the server runs as. */
+function giveTo(as: ServerUser, target: string): void {
+  if (as.uid !== undefined) chownSync(target, as.uid, as.gid ?? as.uid);
+}
+
 /** Checks an existing data folder, or creates one (initdb in a staging folder, renamed into place). */
 async function initialise(dataDir: string, as: ServerUser, transport: Transport): Promise<void> {
   const versionFile = path.join(dataDir, 'PG_VERSION');
@@ -171,7 +176,7 @@ async function initialise(dataDir: string, as: ServerUser, transport: Transport)
   const staging = path.join(parent, `.${path.basename(dataDir)}.initdb-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(staging, { mode: 0o700 });
   try {
-    if (as.uid !== undefined) chownSync(staging, as.uid, as.gid ?? as.uid);
+    giveTo(as, staging);
     const state: State = { transport, port: transport === 'tcp' ? await freePort() : 5432 };
     const args = ['-D', staging, '-U', SUPERUSER, '-E', 'UTF8', '--locale=C', '--auth-local=trust', '--no-instructions'];
     let pwfile: string | undefined;
@@ -179,7 +184,7 @@ async function initialise(dataDir: string, as: ServerUser, transport: Transport)
       state.password = randomBytes(24).toString('base64url');
       pwfile = path.join(staging, '.pwfile');
       writeFileSync(pwfile, `${state.password}\n`, { mode: 0o600 });
-      if (as.uid !== undefined) chownSync(pwfile, as.uid, as.gid ?? as.uid);
+      giveTo(as, pwfile);
       args.push('--auth-host=scram-sha-256', `--pwfile=${pwfile}`);
     } else {
       args.push('--auth-host=reject'); // no TCP listener anyway
@@ -189,7 +194,7 @@ async function initialise(dataDir: string, as: ServerUser, transport: Transport)
     const target = pwfile ? path.join(staging, 'data') : staging;
     if (pwfile) {
       mkdirSync(target, { mode: 0o700 });
-      if (as.uid !== undefined) chownSync(target, as.uid, as.gid ?? as.uid);
+      giveTo(as, target);
       args[1] = target;
     }
     const ran = await run(initdb, args, as, 120_000);
@@ -217,7 +222,7 @@ async function initialise(dataDir: string, as: ServerUser, transport: Transport)
 function claim(dataDir: string, as: ServerUser): void {
   if (as.uid === undefined || statSync(dataDir).uid === as.uid) return;
   const walk = (target: string) => {
-    chownSync(target, as.uid as number, as.gid ?? (as.uid as number));
+    giveTo(as, target);
     if (statSync(target).isDirectory()) for (const name of readdirSync(target)) walk(path.join(target, name));
   };
   walk(dataDir);
@@ -259,12 +264,12 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
   async function start(): Promise<void> {
     if (socketDir !== dataDir && !existsSync(socketDir)) {
       mkdirSync(socketDir, { recursive: true, mode: 0o700 });
-      if (as.uid !== undefined) chownSync(socketDir, as.uid, as.gid ?? as.uid);
+      giveTo(as, socketDir);
     }
     const conf = path.join(dataDir, SETTINGS_FILE);
     const temporary = `${conf}.${process.pid}.tmp`;
     writeFileSync(temporary, settings(state, socketDir));
-    if (as.uid !== undefined) chownSync(temporary, as.uid, as.gid ?? as.uid);
+    giveTo(as, temporary);
     renameSync(temporary, conf);
     const logged = existsSync(logFile) ? statSync(logFile).size : 0;
     const ran = await run(bins.pgCtl, ['start', '-D', dataDir, '-w', '-t', String(START_TIMEOUT_S), '-s', '-l', logFile], as);
@@ -352,12 +357,14 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
     }
   }
   async function leave(): Promise<void> {
-    // Twice at most: a presence connection that died unnoticed (the server was killed and started
-    // again meanwhile) is replaced, so the last process out still stops the server it leaves.
+    // Twice at most: a presence that is gone — lost, or dead unnoticed (the server was killed and
+    // started again by another process) — is taken again on the server that runs, so that leaving can
+    // tell whether this was the last user and the last one out still stops it.
+    const serverRuns = () => existsSync(path.join(dataDir, 'postmaster.pid'));
     for (let attempt = 0; attempt < 2; attempt++) {
-      const client = presence;
+      if (!presence && !(serverRuns() && (await join().then(() => true, () => false)))) return;
+      const client = presence as InstanceType<typeof pg.Client>;
       presence = undefined;
-      if (!client) return;
       try {
         await client.query('SELECT pg_advisory_unlock_shared($1, $2)', [...PRESENCE_LOCK]);
         const { rows } = await client.query<{ last: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS last', [...PRESENCE_LOCK]);
@@ -370,9 +377,7 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
         }
         return;
       } catch (err) {
-        if (err instanceof EmbeddedServerError) throw err;
-        if (!existsSync(path.join(dataDir, 'postmaster.pid'))) return; // the server went away first: nothing to stop
-        await join().catch(() => undefined); // a server runs (started again): leave that one properly
+        if (err instanceof EmbeddedServerError) throw err; // else the connection was dead: the next attempt joins again
       } finally {
         await client.end().catch(() => undefined);
       }
@@ -397,9 +402,6 @@ export async function openEmbeddedServer(folder: string, options: OpenEmbeddedOp
       if (released) return;
       released = true;
       await rejoining; // taking the lock again after a restart: then leave as usual
-      // Lost and not taken again (the server was killed and another process started it): join once
-      // more, so that leaving can tell whether this was the last user and stop the server.
-      if (!presence && existsSync(path.join(dataDir, 'postmaster.pid'))) await join().catch(() => undefined);
       await leave();
     },
   };

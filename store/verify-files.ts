@@ -3,10 +3,7 @@
 // disk is named. Paths outside the storage targets are not read (they are data a database user
 // could have rewritten). Until outcomes are under the digest chain (issue 24), someone who can write
 // both the database and the files can change both consistently: this check is against the files.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { insideStorageTargets } from '../common/stored-files';
+import { fileSha256, insideStorageTargets } from '../common/stored-files';
 import type { Sql } from './store';
 
 export type FileProblemKind = 'file-changed' | 'file-missing' | 'file-outside-targets';
@@ -23,12 +20,6 @@ export interface FilesVerification {
 }
 
 const MAX_PROBLEMS = 200;
-
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
-}
 
 export async function verifyScreenshotFiles(sql: Sql, storageDirectories: readonly string[]): Promise<FilesVerification> {
   const result: FilesVerification = { filesChecked: 0, problems: [] };
@@ -51,7 +42,7 @@ export async function verifyScreenshotFiles(sql: Sql, storageDirectories: readon
         if (!outcome.sha256) continue; // recorded without a hash: only its place can be checked
         let actual: string;
         try {
-          actual = await sha256Of(file);
+          actual = await fileSha256(file);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           problem({ kind: 'file-missing', detail: `event ${outcome.event_id}: ${file} cannot be read (${code ?? (err as Error).message}): deleted or moved after it was stored` });

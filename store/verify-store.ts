@@ -58,6 +58,11 @@ export interface StoreVerification {
   filesChecked?: number;
 }
 
+/** Nothing found wrong, but nothing outside the database proves it either: "not proven", not "tampered". */
+export function unprovenOnly(report: StoreVerification): boolean {
+  return !report.ok && report.problems.length > 0 && report.problems.every((p) => p.kind === 'anchors-unchecked');
+}
+
 /**
  * How the anchors are required. `required`: a check that cannot compare the chain with any anchor
  * proves nothing and fails (`anchorsUnavailable` says why none could be read). `offline`: the chain
