@@ -4,6 +4,7 @@
 // one out; durable (fsync on) through kill -9 of every process, the server included; and the
 // configurations it replaces or refuses said in one line.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -219,6 +220,17 @@ test('the embedded server is durable and private: fsync, synchronous commit and 
     );
     assert.ok(Number(await show('server_version_num')) >= 180000, 'PostgreSQL 18');
     assert.equal(await show('unix_socket_permissions'), '0700');
+    // Another local user cannot reach the socket (trust auth is safe only because of that): a client
+    // run as 'nobody' is refused by the file system before PostgreSQL sees it. Without root to switch
+    // users, the folder's own mode is what keeps them out.
+    assert.equal(statSync(dir).mode & 0o077, 0, 'the data folder (and the socket in it) is its owner’s only');
+    if (process.getuid?.() === 0) {
+      const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+      const socket = path.join(String(server.connection.host), `.s.PGSQL.${server.connection.port}`);
+      const probe = `require('node:net').connect(${JSON.stringify(socket)}).on('connect', () => (console.log('connected'), process.exit())).on('error', (e) => console.log(e.code))`;
+      const attempt = spawnSync(process.execPath, ['-e', probe], { uid: nobody, gid: nobody, encoding: 'utf8', cwd: tmpdir(), timeout: 10_000 });
+      assert.equal(attempt.stdout.trim(), 'EACCES', `another user: ${attempt.stdout}${attempt.stderr}`);
+    }
     await client.end();
     // Kill the server under a store: the next query finds it gone and starts it again (crash recovery).
     const store = await openStore(`embedded:${dir}`);
