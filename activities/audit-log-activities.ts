@@ -15,13 +15,16 @@ export interface ChainInput {
   /** The run was planned (planAuditLogRun): the chain's files are in the store. */
   planned?: boolean;
 }
-import { configuredDigestKey } from '../store/digest';
+import { configuredDigestKey, DIGEST_CHAIN_LOCK } from '../store/digest';
 import type { ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
 import { buildChains, discoverLogFiles, parseLogFileName, type LogFile } from '../audit-log/log-files';
 import { dropPlan, plannedPaths, savePlan } from '../store/ingest-plans';
 import { ingestChain, type ChainResult } from '../store/ingest-chain';
-import { chainAnchor } from '../store/store';
+import { chainAnchor, type Sql } from '../store/store';
+import { appendAnchor, readAnchorLog, readLastAnchor, type AnchorEntry } from '../store/anchor-log';
+import { notAnchored, refusalMessage } from '../store/anchor-check';
+import { permanent } from '../common/failures';
 import type { StoreHandle } from './store-handle';
 import { sourceFailure, storeFailure } from './store-failures';
 
@@ -30,6 +33,31 @@ const HEARTBEAT_FALLBACK_MS = 30_000;
 export function createAuditLogActivities({ config, logger }: ActivityDeps, getStore: StoreHandle) {
   const settings = config.auditSecurityLog;
   const digestKey = configuredDigestKey(settings.digestKey); // in this process only: never in a log, history or the store
+
+  const anchorFile = settings.anchorFile;
+
+  /**
+   * Refuses (StoreTampered, not retried) when the chain no longer holds the last anchor; `whole` reads
+   * and checks the whole anchor log (once per run), else its last entry. `first`: when anchoring,
+   * a log with no entry yet is this run's to begin (its plan checked that nothing was ingested before).
+   */
+  async function requireAnchored(store: Sql, whole = false, first = false): Promise<AnchorEntry | undefined> {
+    let last: AnchorEntry | undefined;
+    if (whole) {
+      const log = await readAnchorLog(anchorFile, digestKey);
+      if (log.problems.length > 0) throw permanent('StoreTampered', refusalMessage(`the anchor log is damaged: ${log.problems[0]?.detail}`));
+      last = log.entries.at(-1);
+    } else {
+      const read = await readLastAnchor(anchorFile, digestKey);
+      if (read.problem) throw permanent('StoreTampered', refusalMessage(read.problem));
+      last = read.entry;
+    }
+    // The run's first anchor (its plan found none and no ingested batch): nothing to hold yet.
+    if (!last && first) return undefined;
+    const why = await notAnchored(store, last, anchorFile);
+    if (why) throw permanent('StoreTampered', refusalMessage(why));
+    return last;
+  }
 
   const chains = async () => buildChains(await discoverLogFiles(settings.sources.map((s) => s.directory)));
 
@@ -57,6 +85,8 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
       const opened = await getStore().catch((err: unknown) => {
         throw storeFailure(err);
       });
+      progress({ step: 'checking the chain against its last anchor' });
+      await requireAnchored(opened, true);
       const planned = found.map((chain) => ({ machine: chain[0]?.machine ?? '', service: chain[0]?.service ?? '', paths: chain.map((f) => f.path) }));
       await savePlan(opened, input.runId, planned).catch((err: unknown) => {
         throw storeFailure(err);
@@ -93,6 +123,9 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
     const opened = await getStore().catch((err: unknown) => {
       throw storeFailure(err);
     });
+    await requireAnchored(opened).catch((err: unknown) => {
+      throw (err as { name?: string }).name === 'ApplicationFailure' ? err : storeFailure(err);
+    });
     // The run's plan names the chain's files (no walk of the sources); without one, discover them.
     const paths = input.planned ? await plannedPaths(opened, input.runId, input.machine, input.service).catch((err: unknown) => {
       throw storeFailure(err);
@@ -128,7 +161,15 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
          ON CONFLICT (id) DO UPDATE SET finished_at = now(), files = EXCLUDED.files, rows_stored = EXCLUDED.rows_stored, findings = EXCLUDED.findings`,
         [summary.runId, summary.files, summary.rowsStored, JSON.stringify(summary.findings)],
       );
-      return chainAnchor(opened);
+      // Under the chain's lock: nothing is appended between the check, the head read and the anchor written.
+      return opened.transaction(async (sql) => {
+        const last = await requireAnchored(sql, false, true);
+        const head = await chainAnchor(sql);
+        const entry = last && last.batches === head.batches && last.chainHead === head.chainHead && last.storeId === head.storeId
+          ? last // nothing new since: the anchor stands
+          : await appendAnchor(anchorFile, { type: 'anchor', ...head, by: summary.runId }, digestKey);
+        return { ...head, anchorLog: entry.log, anchorNumber: entry.n, anchorFile };
+      }, { lock: DIGEST_CHAIN_LOCK });
     });
   }
 

@@ -10,6 +10,7 @@ import type { ScreenshotResult } from '../common/screenshot-result';
 import { purgeExpired, recordFilesDeleted } from '../store/retention';
 import { insideStorageTargets, storageDirectories } from '../common/stored-files';
 import { recordScreenshotOutcome as storeOutcome } from '../store/screenshot-outcomes';
+import { configuredDigestKey } from '../store/digest';
 import type { ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
 import type { StoreHandle } from './store-handle';
@@ -34,6 +35,7 @@ function runOf(ctx: Context): { workflowId: string; runId: string } {
 }
 
 export function createAuditTrailActivities({ logger, config }: ActivityDeps, getStore: StoreHandle) {
+  const digestKey = configuredDigestKey(config.auditSecurityLog.digestKey); // in this process only
   async function recordScreenshotOutcome({ event, result, failure, startedAt }: RecordOutcomeInput): Promise<{ recorded: boolean }> {
     const workflowExecution = runOf(Context.current());
     const store = await getStore().catch((err: unknown) => {
@@ -50,7 +52,7 @@ export function createAuditTrailActivities({ logger, config }: ActivityDeps, get
       contentType: result?.contentType,
       startedAt,
       finishedAt: new Date().toISOString(),
-    }).catch((err: unknown) => {
+    }, digestKey).catch((err: unknown) => {
       throw storeFailure(err);
     });
     return { recorded };
@@ -63,7 +65,7 @@ export function createAuditTrailActivities({ logger, config }: ActivityDeps, get
         throw storeFailure(err);
       });
       beat.progress({ step: 'deleting expired events and screenshot outcomes' });
-      const purge = await purgeExpired(store, { policy: input.policy, configuredBy: input.configuredBy, runId: runOf(ctx).workflowId }).catch((err: unknown) => {
+      const purge = await purgeExpired(store, { policy: input.policy, configuredBy: input.configuredBy, runId: runOf(ctx).workflowId, key: digestKey }).catch((err: unknown) => {
         throw storeFailure(err);
       });
       // The rows are gone (committed): now their files. A file already gone (a retried attempt) counts as

@@ -7,7 +7,7 @@ import { withClient } from '../client/connect';
 import { RETENTION_SCHEDULE_ID, upsertRetentionSchedule } from '../client/retention-schedule';
 import { writeEvidence } from '../audit-trail/evidence';
 import { configuredDigestKey } from '../store/digest';
-import { openStore, storeId, type AuditStore } from '../store/store';
+import { openStore, type AuditStore } from '../store/store';
 import { timeline, type TimelineEntry } from '../store/timeline';
 import { unprovenOnly, verifyStore, type StoreVerification } from '../store/verify-store';
 import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
@@ -178,10 +178,12 @@ async function evidenceCommand(argv: string[]): Promise<number> {
   const out = values.out;
   const note = (line: string) => process.stderr.write(`qlik-audit audit evidence: ${line}\n`);
   return withStore(config, async (store) => {
-    const { anchors, unavailable } = await anchorsFor(config, await storeId(store), undefined);
+    const key = configuredDigestKey(config.auditSecurityLog.digestKey);
+    const { anchors, unavailable, problems, notes } = await anchorsFor(config, key, undefined);
+    for (const line of notes) note(line);
     if (unavailable) note(`the store is not proven: no anchor could be checked (${unavailable})`);
     // "intact" only when proven against anchors: fails closed, as verify-store does.
-    const verifyReport = await verifyStore(store, { key: configuredDigestKey(config.auditSecurityLog.digestKey), anchors, required: true, anchorsUnavailable: unavailable, sequenceMax: config.auditSecurityLog.sequenceMax });
+    const verifyReport = await verifyStore(store, { key, anchors, anchorProblems: problems, required: true, anchorsUnavailable: unavailable, sequenceMax: config.auditSecurityLog.sequenceMax });
     const progress = progressLine();
     const summary = await writeEvidence(store, {
       query: { ...user, from, to },

@@ -19,6 +19,7 @@ import { writeEvidence } from '../audit-trail/evidence';
 import { configuredDigestKey } from '../store/digest';
 import { timeline } from '../store/timeline';
 import { verifyStore } from '../store/verify-store';
+import { collectAnchors } from '../client/ingest-anchors';
 import type { ChainAnchor } from '../common/ingest-types';
 import { startDevServer, type DevServer } from '../worker/dev-server';
 import { installRuntime } from '../worker/runtime';
@@ -128,7 +129,10 @@ async function showTrail(store: AuditStore, config: Config, anchor: ChainAnchor 
   }
   const out = path.join(varDir, 'evidence', `${DEMO_USER.userDirectory}-${DEMO_USER.userId}.zip`);
   mkdirSync(path.dirname(out), { recursive: true });
-  const verifyReport = await verifyStore(store, { key: configuredDigestKey(config.auditSecurityLog.digestKey), anchors: anchor ? [{ ...anchor, source: 'the demo\'s ingest run' }] : [] });
+  const key = configuredDigestKey(config.auditSecurityLog.digestKey);
+  const found = await collectAnchors(config, key, { temporal: false }); // the demo's ingest run has just written the anchor log
+  const anchors = found.anchors.length > 0 ? found.anchors : anchor ? [{ ...anchor, source: 'the demo\'s ingest run' }] : [];
+  const verifyReport = await verifyStore(store, { key, anchors, anchorProblems: found.problems, required: true, anchorsUnavailable: found.unavailable });
   const bundle = await writeEvidence(store, { query: { ...DEMO_USER, from: '2019-01-01T00:00:00.000Z', to: new Date(Date.now() + 86_400_000).toISOString() }, verifyReport, out, producer: 'qlik-audit dev --demo', storageDirectories: storageDirectories(config) });
   say(`Evidence bundle: ${out} (${bundle.entries} entries, ${bundle.screenshots} screenshot(s), ${bundle.securityRows} AuditSecurity rows; store ${verifyReport.ok ? 'intact' : 'NOT intact'})`);
   say(`  sha256 ${bundle.zipSha256}; check it: unzip it, then sha256sum -c MANIFEST.sha256`);

@@ -3,10 +3,13 @@ import { verifyScreenshotFiles } from '../store/verify-files';
 import { storageDirectories } from '../common/stored-files';
 import { buildChains, discoverLogFiles, UnreadablePathError } from '../audit-log/log-files';
 import { verifyChains, type Finding, type FileSummary } from '../audit-log/scanner';
-import { openStore, storeId } from '../store/store';
-import { unprovenOnly, verifyStore, type Anchor } from '../store/verify-store';
-import { configuredDigestKey } from '../store/digest';
-import { latestAnchors, parseAnchor } from '../client/ingest-anchors';
+import { hostname, userInfo } from 'node:os';
+import { chainAnchor, openStore } from '../store/store';
+import { appendAnchor, readAnchorLog } from '../store/anchor-log';
+import { notAnchored } from '../store/anchor-check';
+import { unprovenOnly, verifyStore } from '../store/verify-store';
+import { configuredDigestKey, DIGEST_CHAIN_LOCK, type DigestKey } from '../store/digest';
+import { collectAnchors, parseAnchor, type CollectedAnchors } from '../client/ingest-anchors';
 import type { Config } from '../common/config';
 import { withClient } from '../client/connect';
 import { waitWithWorkerWatch } from '../client/worker-watch';
@@ -164,8 +167,8 @@ Options:
   options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, anchor: { type: 'string', multiple: true }, offline: { type: 'boolean' }, files: { type: 'boolean' } },
 } as const;
 
-/** Anchors from --anchor, else from Temporal; when Temporal cannot be reached, none and why (the check then fails closed). */
-export async function anchorsFor(config: Config, id: string, given: string[] | undefined): Promise<{ anchors: Anchor[]; unavailable?: string }> {
+/** Anchors from --anchor (those alone), else the anchor log's and Temporal's (client/ingest-anchors.ts). */
+export async function anchorsFor(config: Config, key: DigestKey | undefined, given: string[] | undefined): Promise<CollectedAnchors> {
   if (given?.length) {
     return {
       anchors: given.map((text) => {
@@ -173,13 +176,12 @@ export async function anchorsFor(config: Config, id: string, given: string[] | u
         if (!anchor) throw new UsageError(`--anchor ${text.slice(0, 80)}: expected HEAD:BATCHES, a 64-hex digest and a batch count`);
         return anchor;
       }),
+      problems: [],
+      reanchored: [],
+      notes: [],
     };
   }
-  try {
-    return { anchors: await withClient(config, (client) => latestAnchors(client, id)) };
-  } catch (err) {
-    return { anchors: [], unavailable: `${(err as Error).message.split('\n')[0]} (--anchor HEAD:BATCHES gives anchors by hand)` };
-  }
+  return collectAnchors(config, key);
 }
 
 async function verifyStoreCommand(argv: string[]): Promise<number> {
@@ -190,8 +192,18 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
   const store = await openStore(config.auditSecurityLog.store); // first: a store in use elsewhere fails at once
   let result;
   try {
-    const { anchors, unavailable } = values.offline ? { anchors: [] } : await anchorsFor(config, await storeId(store), values.anchor);
-    result = await verifyStore(store, { key, anchors, required: true, offline: values.offline, anchorsUnavailable: unavailable, sequenceMax: config.auditSecurityLog.sequenceMax });
+    const found = values.offline ? undefined : await anchorsFor(config, key, values.anchor);
+    for (const note of found?.notes ?? []) process.stderr.write(`qlik-audit logs verify-store: ${note}\n`);
+    result = await verifyStore(store, {
+      key,
+      anchors: found?.anchors ?? [],
+      anchorProblems: found?.problems,
+      required: true,
+      offline: values.offline,
+      anchorsUnavailable: found?.unavailable,
+      sequenceMax: config.auditSecurityLog.sequenceMax,
+    });
+    if (found?.reanchored.length) result.reanchored = found.reanchored;
     if (values.files) {
       const files = await verifyScreenshotFiles(store, storageDirectories(config));
       result.filesChecked = files.filesChecked;
@@ -207,6 +219,7 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
   else {
     const say = (line: string) => process.stdout.write(`${line}\n`);
     const chain = `${result.batches} batches, ${result.rows} rows, ${result.filesChecked !== undefined ? `${result.filesChecked} screenshot file(s) hashed, ` : ''}${result.keyed ? 'keyed chain (HMAC-SHA256)' : 'unkeyed chain (SHA-256: anyone who can write the database could recompute it; set a digest key)'}, ${result.offline ? 'anchors NOT checked (--offline)' : `${result.anchorsChecked} anchor(s) checked`}`;
+    for (const r of result.reanchored ?? []) say(`RE-ANCHORED on ${r.at} by ${r.by} at ${r.batches} batches: ${r.reason} (anchors before it are not checked)`);
     if (result.ok) say(`OK: ${chain}: digest chain intact${result.offline ? ' (the chain alone: not proven against any anchor)' : ''}`);
     else {
       say(`${unprovenOnly(result) ? 'NOT PROVEN' : 'TAMPERED'}: ${chain}`);
@@ -217,7 +230,61 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
   return result.ok ? EXIT_OK : EXIT_FAILED;
 }
 
+const reanchorSpec = {
+  usage: 'qlik-audit logs reanchor --config <file> --reason "<why>" [--json]',
+  help: `
+When the digest chain no longer holds its last anchor (a restore from backup lost the newest batches,
+a database was replaced, or it was tampered with), ingestion refuses to append or anchor anything:
+its runs fail with StoreTampered. Once you know why, this command records your decision in the
+anchor log (auditSecurityLog.anchorFile) — who (user@host), when, your reason, the chain's head and
+what 'logs verify-store --offline' and the anchor check found — and anchors the chain as it is now.
+Ingestion then goes on. verify-store lists every re-anchoring and checks the store against the
+anchors since the newest one. Nothing in the database is changed, and the key (if any) is needed.
+
+Options:
+  --config <file>   YAML configuration
+  --reason "<why>"  why the chain may be anchored as it is (required; kept in the anchor log)
+  --json            print the anchor log entry written
+  -h, --help        this help`,
+  options: { config: { type: 'string', short: 'c' }, reason: { type: 'string' }, json: { type: 'boolean' } },
+} as const;
+
+async function reanchorCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand(reanchorSpec, argv);
+  if (values.help) return printHelp(reanchorSpec), EXIT_OK;
+  const config = requireConfig(values.config, reanchorSpec.usage);
+  const reason = values.reason?.trim();
+  if (!reason) throw new UsageError(`missing --reason "<why>": a re-anchoring is recorded with its reason (usage: ${reanchorSpec.usage})`);
+  const key = configuredDigestKey(config.auditSecurityLog.digestKey);
+  const file = config.auditSecurityLog.anchorFile;
+  const store = await openStore(config.auditSecurityLog.store);
+  try {
+    const log = await readAnchorLog(file, key);
+    const why = await notAnchored(store, log.entries.at(-1), file);
+    if (!why && log.problems.length === 0) throw new UsageError(`the chain holds its last anchor (${file}): nothing to re-anchor`);
+    const chain = await verifyStore(store, { key, offline: true, sequenceMax: config.auditSecurityLog.sequenceMax });
+    const missingKey = chain.problems.find((p) => p.kind === 'key-missing');
+    if (missingKey) throw new UsageError(missingKey.detail);
+    const found = [...(why ? [why] : []), ...log.problems.map((p) => p.detail), ...chain.problems.map((p) => `${p.kind}: ${p.detail}`)].slice(0, 50).map((line) => line.slice(0, 500));
+    const entry = await store.transaction(async (sql) => {
+      const head = await chainAnchor(sql);
+      return appendAnchor(file, { type: 'reanchor', ...head, by: `${userInfo().username}@${hostname()}`, reason: reason.slice(0, 2000), found }, key);
+    }, { lock: DIGEST_CHAIN_LOCK }).catch((err: unknown) => {
+      throw new UsageError(`${(err as Error).message.split('\n')[0]}: move the damaged anchor file aside (keep it for the auditors) and run reanchor again`);
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify(entry)}\n`);
+    else {
+      process.stdout.write(`re-anchored: ${file} entry #${entry.n}, ${entry.batches} batches, head ${entry.chainHead.slice(0, 16)}…, by ${entry.by}\n`);
+      for (const line of found) process.stdout.write(`  found: ${line}\n`);
+    }
+    return EXIT_OK;
+  } finally {
+    await store.close();
+  }
+}
+
 const subcommands: Record<string, (argv: string[]) => Promise<number>> = {
+  reanchor: reanchorCommand,
   verify: verifyCommand,
   ingest: ingestCommand,
   schedule: scheduleCommand,
@@ -231,6 +298,7 @@ export function logsCommand(argv: string[]): Promise<number> {
     '  verify PATH... [--json]            verify AuditSecurity logs offline\n' +
       '  ingest --config F [--wait]         one ingestion run now\n' +
       '  schedule --config F                create/update the ingestion schedule\n' +
+      '  reanchor --config F --reason TEXT  record a decision to anchor the chain as it is\n' +
       '  verify-store --config F [--json]   check the store for changes after ingestion\n',
     argv,
   );

@@ -224,6 +224,9 @@ const auditSecurityLogSchema = z.strictObject({
   columns: list(z.string().min(1)),
   // HMAC key for the digest chain (or env QLIK_AUDIT_DIGEST_KEY): then nobody without it can recompute the chain.
   digestKey: z.string().default(''),
+  // The anchor log: the chain's head after each ingest run, appended outside the database (SPEC 5.6).
+  // Put it where the database's users cannot write (a share of its own, append-only where possible).
+  anchorFile: z.string().min(1).default('./var/anchors/audit-store.anchors'),
   // Chains ingested at once in one run (each on any worker polling the task queue).
   parallelChains: z.number().int().min(1).max(64).default(4),
 });
@@ -296,6 +299,7 @@ function resolvePaths(config: Config, baseDir: string): Config {
       ...config.auditSecurityLog,
       sources: config.auditSecurityLog.sources.map((s) => ({ directory: abs(s.directory) })),
       store: store.startsWith('embedded:') ? `embedded:${abs(store.slice('embedded:'.length))}` : store,
+      anchorFile: abs(config.auditSecurityLog.anchorFile),
     },
   };
 }

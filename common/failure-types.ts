@@ -11,6 +11,7 @@ export const NonRetryable = {
   AccessDenied: 'AccessDenied', // the proxy refused even a freshly redeemed ticket
   NotAnImage: 'NotAnImage', // a 2xx whose content-type is not image/*
   ImageTooLarge: 'ImageTooLarge', // over the 50 MiB cap
+  StoreTampered: 'StoreTampered', // the digest chain no longer holds its last anchor: nothing is appended until an operator re-anchors
 } as const;
 
 /** Retried with backoff: the network, a timeout, 5xx/429 and the other transient statuses. */

@@ -31,6 +31,11 @@ export interface ChainAnchor {
   /** How many batches the chain had. */
   batches: number;
   rows: number;
+  /** The anchor log (auditSecurityLog.anchorFile) this anchor was written to, and its entry's number. */
+  anchorLog?: string;
+  anchorNumber?: number;
+  /** auditSecurityLog.anchorFile as the worker resolved it. */
+  anchorFile?: string;
 }
 
 /** What the planning activity of a run decided: the chains (their files are in the store), and how many at once. */

@@ -4,7 +4,9 @@
 // SQL on every PostgreSQL; the receiver batches concurrent requests into it (event-writer.ts).
 import { eventContext, parseEventTime, type AuditEvent } from '../common/audit-event';
 import { parseQlikIdentity } from '../common/qlik-identity';
-import type { Sql } from './store';
+import { DIGEST_CHAIN_LOCK, type DigestKey } from './digest';
+import type { AuditStore, Sql, TxSql } from './store';
+import { appendTrailEntry, nextEntry, TRAIL_SOURCES } from './trail-chain';
 
 /** What an event is stored as (the columns; `envelope` is the event as accepted). */
 export interface EventRow {
@@ -60,19 +62,36 @@ export function rowsParameter(rows: readonly unknown[]): string {
 }
 
 /**
- * Stores the events not stored yet, in one statement (atomic: all of them or none). Returns the ids
- * that were new; the others were there already (a repost).
+ * Stores the events not stored yet, in one statement, under chain entry `batchId`. Returns the rows
+ * inserted (as stored: their hashes go into the entry); the others were there already (a repost).
  */
-export async function insertEvents(sql: Sql, rows: readonly EventRow[]): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
-  const { rows: inserted } = await sql.query<{ event_id: string }>(
-    `INSERT INTO audit_events (${NAMES})
-     SELECT ${NAMES} FROM jsonb_to_recordset($1::jsonb) AS r(${COLUMNS})
+export async function insertEvents(sql: Sql, rows: readonly EventRow[], batchId: string): Promise<Record<string, unknown>[]> {
+  if (rows.length === 0) return [];
+  const { rows: inserted } = await sql.query<Record<string, unknown>>(
+    `INSERT INTO audit_events (${NAMES}, batch_id)
+     SELECT ${NAMES}, $2 FROM jsonb_to_recordset($1::jsonb) AS r(${COLUMNS})
      ON CONFLICT (event_id) DO NOTHING
-     RETURNING event_id`,
-    [rowsParameter(rows)],
+     RETURNING *`,
+    [rowsParameter(rows), batchId],
   );
-  return new Set(inserted.map((r) => r.event_id));
+  return inserted;
+}
+
+/**
+ * Stores events and appends their chain entry, in the caller's transaction, which holds
+ * DIGEST_CHAIN_LOCK. Returns the ids that were new.
+ */
+export async function insertChainedEvents(sql: TxSql, rows: readonly EventRow[], options: { key: DigestKey | undefined; runId: string }): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const entry = await nextEntry(sql);
+  const inserted = await insertEvents(sql, rows, entry.id);
+  await appendTrailEntry(sql, TRAIL_SOURCES.events, entry, inserted, options);
+  return new Set(inserted.map((r) => String(r.event_id)));
+}
+
+/** Events into the store, each once, in a transaction of their own: the receiver's and the tests' way in. */
+export function storeEvents(store: Pick<AuditStore, 'transaction'>, rows: readonly EventRow[], options: { key: DigestKey | undefined; runId?: string }): Promise<Set<string>> {
+  return store.transaction((sql) => insertChainedEvents(sql, rows, { key: options.key, runId: options.runId ?? 'audit-qs-receiver' }), { lock: DIGEST_CHAIN_LOCK });
 }
 
 /** Stored events by type (for metrics and the demo). */

@@ -11,6 +11,9 @@ import { ROW_COLUMNS } from './store';
 
 export const GENESIS_DIGEST = '0'.repeat(64);
 
+/** One digest chain: one writer at a time (ingest, the audit trail's writers, anchoring): a transaction advisory lock. */
+export const DIGEST_CHAIN_LOCK = 7223372036;
+
 /** Every stored column of a row but its batch, in COPY order (those the same for a whole file first). */
 export const HASHED_COLUMNS = [
   'machine', 'service', 'file_name', 'sequence', 'ts_utc', 'ts_text', ...Object.values(ROW_COLUMNS), 'extra',
@@ -42,7 +45,8 @@ export function sortedJson(value: object): string {
   return JSON.stringify(Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
-function copyValue(value: unknown): string {
+/** A value in COPY text form (`\\N` for NULL, dates ISO 8601, JSON with sorted keys). */
+export function copyValue(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
   if (value instanceof Date) return value.toISOString();
   return copyEscape(typeof value === 'object' ? sortedJson(value) : String(value));

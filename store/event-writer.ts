@@ -2,8 +2,9 @@
 // requests that arrive while one INSERT is in flight share the next one. One commit (one WAL flush)
 // then acknowledges hundreds of events, so durability costs little more per event than a bare
 // batched INSERT, and a request never waits behind more than one commit it is not part of.
-import { insertEvents, type EventRow } from './audit-events';
-import type { Sql } from './store';
+import { storeEvents, type EventRow } from './audit-events';
+import type { DigestKey } from './digest';
+import type { AuditStore } from './store';
 
 export interface EventWriterOptions {
   /** Events per INSERT at most. */
@@ -15,6 +16,8 @@ export interface EventWriterOptions {
   deadlineMs?: number;
   /** INSERTs in flight at once (a few of the pool's connections). */
   inFlight?: number;
+  /** The digest chain's key (each commit appends a chain entry for its events). */
+  digestKey?: DigestKey;
 }
 
 interface Pending {
@@ -34,7 +37,7 @@ export interface EventWriter {
   close(): Promise<void>;
 }
 
-export function createEventWriter(sql: Sql, options: EventWriterOptions = {}): EventWriter {
+export function createEventWriter(store: Pick<AuditStore, 'transaction'>, options: EventWriterOptions = {}): EventWriter {
   const maxBatch = options.maxBatch ?? 1000;
   const inFlight = options.inFlight ?? 2;
   const deadlineMs = options.deadlineMs ?? 5000;
@@ -67,7 +70,7 @@ export function createEventWriter(sql: Sql, options: EventWriterOptions = {}): E
 
   async function flush(batch: Pending[]) {
     try {
-      const inserted = await insertEvents(sql, batch.map((p) => p.row));
+      const inserted = await storeEvents(store, batch.map((p) => p.row), { key: options.digestKey });
       for (const p of batch) settle(p, { stored: inserted.has(p.row.event_id) });
     } catch (err) {
       for (const p of batch) settle(p, { err });

@@ -14,7 +14,7 @@ import { readLines, readSmallFile } from '../audit-log/line-reader';
 import type { LogFile } from '../audit-log/log-files';
 import { parseHeader, parseRow } from '../audit-log/rows';
 import { LogFileScanner, newChainState, type ChainState, type Finding, type FileProgress, type ScanItem } from '../audit-log/scanner';
-import { batchDigest, findingLine, GENESIS_DIGEST, lineChecksum, listHash, type DigestKey } from './digest';
+import { batchDigest, DIGEST_CHAIN_LOCK, findingLine, GENESIS_DIGEST, lineChecksum, listHash, type DigestKey } from './digest';
 import { COPY_COLUMNS, copyBatch, encodeRow, filePrefix, noNul, type EncodedRow } from './row-encoding';
 import type { AuditStore, TxSql } from './store';
 
@@ -85,7 +85,6 @@ async function unstoredRows(sql: TxSql, file: LogFile, rows: EncodedRow[], seen 
   });
 }
 
-const DIGEST_CHAIN_LOCK = 7223372036; // one digest chain: one writer at a time
 
 interface Batch {
   file: LogFile;

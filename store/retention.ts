@@ -6,6 +6,8 @@
 import type { PurgeResult, RetentionPolicy } from '../common/audit-trail-types';
 import type { AuditStore } from './store';
 import { screenshotFiles } from '../common/stored-files';
+import { DIGEST_CHAIN_LOCK, type DigestKey } from './digest';
+import { appendTrailEntry, itemHash, nextEntry, TRAIL_SOURCES, type Tombstone } from './trail-chain';
 
 export interface PurgeRequest {
   policy: RetentionPolicy;
@@ -14,6 +16,8 @@ export interface PurgeRequest {
   /** The run doing it (the workflow id). */
   runId: string;
   now?: Date;
+  /** The digest chain's key: the purge record and its tombstones are a chain entry. */
+  key?: DigestKey;
 }
 
 /** What was deleted, and the screenshot files (and sidecars) to delete now that their rows are gone. */
@@ -29,32 +33,42 @@ export async function purgeExpired(store: AuditStore, request: PurgeRequest): Pr
   const cutoff = new Date((request.now ?? new Date()).getTime() - policy.retentionDays * 86_400_000).toISOString();
   const params = [cutoff, JSON.stringify(policy.legalHold.users), JSON.stringify(policy.legalHold.apps)];
   return store.transaction(async (sql) => {
-    const shots = await sql.query<{ saved_paths: string[]; event_time: Date | string }>(
-      `DELETE FROM screenshot_outcomes WHERE event_time < $1 AND ${HOLD} RETURNING saved_paths, event_time`,
+    const entry = await nextEntry(sql);
+    // Each deleted item leaves its hash under the entry that stored it: the chain still accounts for it.
+    const shots = await sql.query<Record<string, unknown> & { saved_paths: string[]; event_time: Date | string }>(
+      `DELETE FROM screenshot_outcomes WHERE event_time < $1 AND ${HOLD} RETURNING *`,
       params,
     );
-    const events = await sql.query<{ n: string | number; oldest: Date | string | null; newest: Date | string | null }>(
-      `WITH gone AS (DELETE FROM audit_events WHERE event_time < $1 AND ${HOLD} RETURNING event_time)
-       SELECT count(*) AS n, min(event_time) AS oldest, max(event_time) AS newest FROM gone`,
-      params,
-    );
-    const eventsDeleted = Number(events.rows[0]?.n ?? 0);
-    let oldest = events.rows[0]?.oldest ? new Date(events.rows[0].oldest).getTime() : Infinity;
-    let newest = events.rows[0]?.newest ? new Date(events.rows[0].newest).getTime() : -Infinity;
-    for (const r of shots.rows) {
+    const events = await sql.query<Record<string, unknown> & { event_time: Date | string }>(`DELETE FROM audit_events WHERE event_time < $1 AND ${HOLD} RETURNING *`, params);
+    const tombstones: Tombstone[] = [
+      ...shots.rows.map((r) => ({ batch_id: String(r.batch_id), item_key: String(r.run_id), item_hash: itemHash(TRAIL_SOURCES.outcomes, r) })),
+      ...events.rows.map((r) => ({ batch_id: String(r.batch_id), item_key: String(r.event_id), item_hash: itemHash(TRAIL_SOURCES.events, r) })),
+    ];
+    const eventsDeleted = events.rows.length;
+    let oldest = Infinity;
+    let newest = -Infinity;
+    for (const r of [...shots.rows, ...events.rows]) {
       const t = new Date(r.event_time).getTime();
       if (t < oldest) oldest = t;
       if (t > newest) newest = t;
     }
     const range = Number.isFinite(oldest) ? { oldest: new Date(oldest).toISOString(), newest: new Date(newest).toISOString() } : { oldest: null, newest: null };
     const files = shots.rows.flatMap((r) => r.saved_paths.flatMap(screenshotFiles)); // image, sidecar, _metadata.png
-    const { rows } = await sql.query<{ id: string | number }>(
-      `INSERT INTO audit_purges (run_id, cutoff, retention_days, legal_hold, configured_by, events_deleted, screenshots_deleted, oldest, newest)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) RETURNING id`,
-      [request.runId, cutoff, policy.retentionDays, JSON.stringify(policy.legalHold), request.configuredBy, eventsDeleted, shots.rows.length, range.oldest, range.newest],
+    const { rows } = await sql.query<Record<string, unknown>>(
+      `INSERT INTO audit_purges (run_id, cutoff, retention_days, legal_hold, configured_by, events_deleted, screenshots_deleted, oldest, newest, batch_id)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10) RETURNING *`,
+      [request.runId, cutoff, policy.retentionDays, JSON.stringify(policy.legalHold), request.configuredBy, eventsDeleted, shots.rows.length, range.oldest, range.newest, entry.id],
     );
+    if (tombstones.length > 0) {
+      await sql.query(
+        `INSERT INTO audit_tombstones (purge_batch, batch_id, item_key, item_hash)
+         SELECT $1, t.batch_id, t.item_key, t.item_hash FROM unnest($2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS t(batch_id, item_key, item_hash, n) ORDER BY t.n`,
+        [entry.id, tombstones.map((t) => t.batch_id), tombstones.map((t) => t.item_key), tombstones.map((t) => t.item_hash)],
+      );
+    }
+    await appendTrailEntry(sql, TRAIL_SOURCES.purges, entry, rows, { key: request.key, runId: request.runId, tombstones });
     return { purgeId: Number(rows[0]?.id), cutoff, eventsDeleted, screenshotsDeleted: shots.rows.length, ...range, files };
-  });
+  }, { lock: DIGEST_CHAIN_LOCK });
 }
 
 /** Records how many files were actually deleted (after the rows' commit). */

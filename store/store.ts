@@ -150,8 +150,10 @@ const MIGRATIONS = [
      user_text TEXT, user_directory TEXT, user_id TEXT,
      app_id TEXT, app_name TEXT, sheet_id TEXT, sheet_name TEXT,
      correlation_id TEXT, audit_qs_version TEXT,
-     envelope JSONB NOT NULL
+     envelope JSONB NOT NULL,
+     batch_id BIGINT NOT NULL
    )`,
+  `CREATE INDEX IF NOT EXISTS audit_events_batch ON audit_events (batch_id)`,
   `CREATE INDEX IF NOT EXISTS audit_events_user ON audit_events (user_directory, user_id, event_time)`,
   `CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (event_time)`,
   // One row per finished captureScreenshot run, keyed by run id (a retried activity writes once).
@@ -167,8 +169,10 @@ const MIGRATIONS = [
      finished_at TIMESTAMPTZ NOT NULL,
      event_time TIMESTAMPTZ NOT NULL,
      user_directory TEXT, user_id TEXT, app_id TEXT, app_name TEXT,
-     recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+     recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     batch_id BIGINT NOT NULL
    )`,
+  `CREATE INDEX IF NOT EXISTS screenshot_outcomes_batch ON screenshot_outcomes (batch_id)`,
   `CREATE INDEX IF NOT EXISTS screenshot_outcomes_user ON screenshot_outcomes (user_directory, user_id, event_time)`,
   `CREATE INDEX IF NOT EXISTS screenshot_outcomes_event ON screenshot_outcomes (event_id)`,
   `CREATE INDEX IF NOT EXISTS screenshot_outcomes_time ON screenshot_outcomes (event_time)`,
@@ -186,8 +190,20 @@ const MIGRATIONS = [
      files_deleted INTEGER,
      files_failed INTEGER,
      oldest TIMESTAMPTZ,
-     newest TIMESTAMPTZ
+     newest TIMESTAMPTZ,
+     batch_id BIGINT NOT NULL
    )`,
+  // What a purge deleted, item by item: the chain entry that stored it, its key and its hash (covered
+  // by the purge's own chain entry), so verify-store accounts for a purged item and for nothing else.
+  `CREATE TABLE IF NOT EXISTS audit_tombstones (
+     id BIGSERIAL PRIMARY KEY,
+     purge_batch BIGINT NOT NULL,
+     batch_id BIGINT NOT NULL,
+     item_key TEXT NOT NULL,
+     item_hash TEXT NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS audit_tombstones_batch ON audit_tombstones (batch_id)`,
+  `CREATE INDEX IF NOT EXISTS audit_tombstones_purge ON audit_tombstones (purge_batch)`,
   // One ingest run's discovery (the files of each chain), made once by its planning activity and read by
   // each chain's activity, on whichever worker: the sources are walked once per run, not once per chain.
   `CREATE TABLE IF NOT EXISTS ingest_plans (
@@ -226,10 +242,10 @@ export async function storeId(store: Sql): Promise<string> {
 }
 
 /**
- * 3: the digest chain covers findings, may be keyed (HMAC), and rows say whether their file's header
- * was Qlik's documented layout. (1 and 2 were development versions.)
+ * 4: the digest chain also covers Audit.qs events, screenshot outcomes and purges (each with the
+ * entry that stored it), purged items leave tombstones. (1 to 3 were development versions.)
  */
-const STORE_FORMAT = 3;
+const STORE_FORMAT = 4;
 
 /** Processes that open a new store at once (worker and receiver starting together) migrate it one at a time. */
 const MIGRATION_LOCK = 72233_0001;

@@ -5,6 +5,7 @@
 // show on its own: the newest batches deleted together with their rows, or a chain recomputed whole.
 import { batchDigest, findingLine, GENESIS_DIGEST, lineChecksum, listHash, rowChecksum, type DigestKey } from './digest';
 import type { AuditStore } from './store';
+import { itemsHash, TRAIL_BY_SERVICE, TRAIL_SOURCES, tombstoneHash, type TrailSource, type Tombstone } from './trail-chain';
 import type { FileProblemKind } from './verify-files';
 
 export type ProblemKind =
@@ -23,6 +24,11 @@ export type ProblemKind =
   | 'truncated' // the chain is shorter than an anchor says it was
   | 'anchor-mismatch' // the chain's batch at an anchor's position has another digest
   | 'anchors-unchecked' // no anchor could be checked (unreachable, or none found for this store): not provable
+  | 'store-replaced' // the anchors are of another store id: another or a re-created database, or its id rewritten
+  | 'anchor-log-broken' // the anchor file's own chain does not hold: an entry removed, put in, edited, or written without the key
+  | 'trail-changed' // an Audit.qs event, screenshot outcome or purge record differs from what was stored
+  | 'trail-deleted' // one was deleted without a purge accounting for it
+  | 'trail-added' // one was put in after the fact, or belongs to no chain entry
   | FileProblemKind // with --files: a stored screenshot file changed, missing, or named outside the storage targets
   | 'rows-missing'; // stored rows of a file skip sequence numbers and no finding explains it: never ingested (a checkpoint moved forward) or deleted
 
@@ -38,6 +44,8 @@ export interface Anchor {
   chainHead: string;
   batches: number;
   rows?: number;
+  /** The store the anchor was written for (absent for --anchor). */
+  storeId?: string;
   /** Where the anchor came from (a workflow run, or the command line), for messages. */
   source: string;
 }
@@ -56,6 +64,10 @@ export interface StoreVerification {
   offline?: true;
   /** With `--files`: stored screenshot files hashed again. */
   filesChecked?: number;
+  /** Audit.qs events, screenshot outcomes and purge records checked (and purged items accounted for). */
+  trailItems?: number;
+  /** The operators' recorded re-anchorings (`logs reanchor`): anchors before the newest are not checked. */
+  reanchored?: { n: number; at: string; by: string; reason: string; batches: number }[];
 }
 
 /** Nothing found wrong, but nothing outside the database proves it either: "not proven", not "tampered". */
@@ -73,6 +85,8 @@ export interface AnchorRequirement {
   required?: boolean;
   offline?: boolean;
   anchorsUnavailable?: string;
+  /** Problems of the anchor log itself (reported as they are). */
+  anchorProblems?: StoreProblem[];
 }
 
 interface BatchRow {
@@ -124,6 +138,67 @@ async function unexplainedSteps(store: AuditStore, sequenceMax: number): Promise
   return rows;
 }
 
+/** The trail items of a page of chain entries, fetched at once (an entry per receiver commit: many, small). */
+interface TrailPage {
+  items: Map<string, Record<string, unknown>[]>;
+  /** Tombstones by the entry that stored the item, and by the purge that left them (in id order). */
+  tombstones: Map<string, Tombstone[]>;
+  purged: Map<string, Tombstone[]>;
+}
+
+async function trailPage(store: AuditStore, batches: BatchRow[]): Promise<TrailPage> {
+  const page: TrailPage = { items: new Map(), tombstones: new Map(), purged: new Map() };
+  const push = <T>(map: Map<string, T[]>, key: string, value: T) => map.set(key, [...(map.get(key) ?? []), value]);
+  const ids = (service: string) => batches.filter((b) => b.machine === '' && b.service === service).map((b) => b.id);
+  for (const source of Object.values(TRAIL_SOURCES)) {
+    const of = ids(source.service);
+    if (of.length === 0) continue;
+    const { rows } = await store.query<Record<string, unknown>>(`SELECT * FROM ${source.table} WHERE batch_id = ANY($1::bigint[])`, [of]);
+    for (const row of rows) push(page.items, String(row.batch_id), row);
+  }
+  const stored = [...ids(TRAIL_SOURCES.events.service), ...ids(TRAIL_SOURCES.outcomes.service)];
+  if (stored.length > 0) {
+    const { rows } = await store.query<Tombstone>('SELECT batch_id, item_key, item_hash FROM audit_tombstones WHERE batch_id = ANY($1::bigint[])', [stored]);
+    for (const t of rows) push(page.tombstones, String(t.batch_id), t);
+  }
+  const purges = ids(TRAIL_SOURCES.purges.service);
+  if (purges.length > 0) {
+    const { rows } = await store.query<Tombstone & { purge_batch: string }>('SELECT purge_batch, batch_id, item_key, item_hash FROM audit_tombstones WHERE purge_batch = ANY($1::bigint[]) ORDER BY id', [purges]);
+    for (const { purge_batch, ...t } of rows) push(page.purged, String(purge_batch), t);
+  }
+  return page;
+}
+
+/** One trail entry against its items (and the tombstones of those purged); returns the items it covers. */
+function checkTrailEntry(batch: BatchRow, source: TrailSource, page: TrailPage, problem: (p: StoreProblem) => void, counted: Map<string, number>): number {
+  const id = String(batch.id);
+  const where = `entry ${id} (${source.service})`;
+  const items = page.items.get(id) ?? [];
+  const isPurge = source === TRAIL_SOURCES.purges;
+  const gone = isPurge ? [] : (page.tombstones.get(id) ?? []);
+  counted.set(source.table, (counted.get(source.table) ?? 0) + items.length);
+  const held = items.length + gone.length;
+  if (itemsHash(source, items, gone) !== batch.rows_hash) {
+    const kind: ProblemKind = held < batch.row_count ? 'trail-deleted' : held > batch.row_count ? 'trail-added' : 'trail-changed';
+    const what = { events: 'Audit.qs event', outcomes: 'screenshot outcome', purges: 'purge record' }[source === TRAIL_SOURCES.events ? 'events' : source === TRAIL_SOURCES.outcomes ? 'outcomes' : 'purges'];
+    problem({
+      kind,
+      batch: Number(batch.id),
+      detail: `${where}: ${kind === 'trail-changed' ? `a stored ${what} was changed` : `accounts for ${held} ${what}(s) (${gone.length} purged), ${batch.row_count} were stored`}${kind === 'trail-deleted' ? ': deleted without a purge' : ''}`,
+    });
+  }
+  if (isPurge) {
+    const tombstones = page.purged.get(id) ?? [];
+    counted.set('audit_tombstones', (counted.get('audit_tombstones') ?? 0) + tombstones.length);
+    if (listHash(tombstones.map(tombstoneHash)) !== batch.findings_hash) {
+      const kind: ProblemKind = tombstones.length < batch.finding_count ? 'trail-deleted' : tombstones.length > batch.finding_count ? 'trail-added' : 'trail-changed';
+      problem({ kind, batch: Number(batch.id), detail: `${where}: its tombstones (what the purge deleted) hold ${tombstones.length}, the purge left ${batch.finding_count}${kind === 'trail-changed' ? ', and one was changed' : ''}` });
+    }
+    return held + tombstones.length;
+  }
+  return held;
+}
+
 export async function verifyStore(store: AuditStore, options: { key?: DigestKey; anchors?: Anchor[]; onProgress?: (batches: number) => void; sequenceMax?: number } & AnchorRequirement = {}): Promise<StoreVerification> {
   const { key, anchors = [] } = options;
   const result: StoreVerification = { ok: true, keyed: false, batches: 0, rows: 0, anchorsChecked: 0, problems: [], ...(options.offline ? { offline: true as const } : {}) };
@@ -137,6 +212,8 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
   let sawKeyed = false;
   let unkeyedUnderKey = 0; // reported once, counted in the detail at the end
   let keyReported = false;
+  let trailItems = 0;
+  const trailCounted = new Map<string, number>();
 
   for (;;) {
     const { rows: batches } = await store.query<BatchRow>(
@@ -144,12 +221,17 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
       [lastId],
     );
     if (batches.length === 0) break;
+    const trail = await trailPage(store, batches);
     for (const batch of batches) {
       const id = Number(batch.id);
+      result.batches++;
+      const source = batch.machine === '' ? TRAIL_BY_SERVICE.get(batch.service) : undefined;
+      if (source) {
+        trailItems += checkTrailEntry(batch, source, trail, problem, trailCounted);
+      } else {
       const where = `batch ${id} (${batch.machine}/${batch.service} ${batch.file_name})`;
       const { rows } = await store.query<Record<string, unknown>>('SELECT * FROM audit_rows WHERE batch_id = $1 ORDER BY line', [batch.id]);
       const { rows: findings } = await store.query<Record<string, unknown>>('SELECT * FROM audit_findings WHERE batch_id = $1 ORDER BY id', [batch.id]);
-      result.batches++;
       result.rows += rows.length;
       findingsCounted += findings.length;
 
@@ -161,6 +243,8 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
         const kind = countKind('findings', findings.length, batch.finding_count);
         problem({ kind, batch: id, detail: `${where}: ${kind === 'findings-changed' ? 'a stored finding was changed' : `holds ${findings.length} findings, ingested ${batch.finding_count}`}` });
       }
+      }
+      const where = source ? `entry ${id} (${source.service})` : `batch ${id} (${batch.machine}/${batch.service} ${batch.file_name})`;
       if (batch.prev_digest !== previous) problem({ kind: 'chain-broken', batch: id, detail: `${where}: does not link to the batch before it (a batch was deleted, or its entry edited)` });
 
       result.keyed ||= batch.keyed;
@@ -199,8 +283,15 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
     options.onProgress?.(result.batches);
   }
 
+  const dbStoreId = (await store.query<{ store_id: string }>('SELECT store_id FROM audit_store LIMIT 1').catch(() => ({ rows: [] }))).rows[0]?.store_id;
+  const foreign = anchors.find((a) => a.storeId !== undefined && a.storeId !== dbStoreId);
+  if (foreign) {
+    problem({ kind: 'store-replaced', detail: `${foreign.source} was written for store ${foreign.storeId}; this database is ${dbStoreId ? `store ${dbStoreId}` : 'no store (its id is gone: emptied or re-created)'}: another database, or its id was rewritten` });
+  }
+  for (const problemOfLog of options.anchorProblems ?? []) problem(problemOfLog);
   for (const anchor of anchors) {
     result.anchorsChecked++;
+    if (anchor.batches === 0) continue; // the empty chain: every chain begins with it
     const at = digestAt.get(anchor.batches);
     if (anchor.batches > result.batches) {
       problem({ kind: 'truncated', detail: `${anchor.source} recorded a chain of ${anchor.batches} batches (head ${anchor.chainHead.slice(0, 16)}…); the store has ${result.batches}: the newest batches were deleted` });
@@ -209,7 +300,7 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
     }
   }
 
-  if (options.required && !options.offline && result.anchorsChecked === 0) {
+  if (options.required && !options.offline && result.anchorsChecked === 0 && result.batches > 0) {
     problem({
       kind: 'anchors-unchecked',
       detail: options.anchorsUnavailable
@@ -230,6 +321,13 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
   if (strayRows > 0) problem({ kind: 'rows-added', detail: `${strayRows} stored rows belong to no batch of the chain (added after ingestion, or their batch was deleted)` });
   const strayFindings = (await count('audit_findings')) - findingsCounted;
   if (strayFindings > 0) problem({ kind: 'findings-added', detail: `${strayFindings} stored findings belong to no batch of the chain` });
+  for (const source of Object.values(TRAIL_SOURCES)) {
+    const stray = (await count(source.table)) - (trailCounted.get(source.table) ?? 0);
+    if (stray > 0) problem({ kind: 'trail-added', detail: `${stray} stored ${source.table} row(s) belong to no chain entry: put in after the fact, or their entry was deleted` });
+  }
+  const strayTombstones = (await count('audit_tombstones')) - (trailCounted.get('audit_tombstones') ?? 0);
+  if (strayTombstones > 0) problem({ kind: 'trail-added', detail: `${strayTombstones} tombstone(s) belong to no purge of the chain: a deletion passed off as a purge` });
+  result.trailItems = trailItems;
   const unkeyed = result.problems.find((p) => p.kind === 'unkeyed-batch');
   if (unkeyed && unkeyedUnderKey > 1) unkeyed.detail += ` (${unkeyedUnderKey} of ${result.batches} batches are unkeyed)`;
   if (omitted > 0) result.problemsNotListed = omitted;

@@ -12,42 +12,17 @@ import { ingestChain } from '../store/ingest-chain';
 import { openStore, type AuditStore } from '../store/store';
 import { verifyStore } from '../store/verify-store';
 import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
-import { parseConfig, type Config } from '../common/config';
+import { parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { NativeConnection } from '@temporalio/worker';
 import { createWorker } from '../worker/create-worker';
 import { ARCHIVE_1, ARCHIVE_2, LIVE, auditFile, copySamples } from './helpers/audit-log-factory';
 import { runCli, startCli } from './helpers/cli';
 import { workflowBundle } from './helpers/screenshot-testbed';
-import { beforeServerTeardown, devServer } from './helpers/temporal';
+import { ingestBed } from './helpers/ingest-bed';
+import { devServer } from './helpers/temporal';
 
 import { POSTGRES } from './helpers/postgres';
-
-async function ingestBed(storeUrl: string, sources: string, extra: object = {}) {
-  const env = await devServer();
-  const taskQueue = `ingest-${randomUUID()}`;
-  const config: Config = parseConfig({ temporal: { taskQueue }, auditSecurityLog: { sources: [{ directory: sources }], store: storeUrl, ...extra } }, { source: 'test', baseDir: sources });
-  const store = await openStore(config.auditSecurityLog.store);
-  const worker = await createWorker({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    deps: { config, logger: createLogger('test', { level: 'warn' }), auditStore: async () => store },
-    workflowBundle: await workflowBundle(),
-  });
-  const running = worker.run();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    worker.shutdown();
-    await running;
-    await store.close();
-  };
-  beforeServerTeardown(stop);
-  const ingest = async () => (await startIngestNow(env.client, taskQueue)).result();
-  return { env, config, store, taskQueue, ingest, stop };
-}
 
 const count = async (store: AuditStore, where = 'true') => Number((await store.query<{ n: string }>(`SELECT count(*) AS n FROM audit_rows WHERE ${where}`)).rows[0]?.n);
 
@@ -313,21 +288,29 @@ test('logs schedule creates and updates the Temporal Schedule; verify-store and 
   const intact = await runCli(['logs', 'verify-store', '--config', configFile, '--json'], withTemporal);
   assert.equal(intact.status, 0, intact.stderr);
   const report = JSON.parse(intact.stdout);
-  assert.deepEqual(Object.keys(report), ['ok', 'keyed', 'batches', 'rows', 'anchorsChecked', 'problems']);
+  assert.deepEqual(Object.keys(report), ['ok', 'keyed', 'batches', 'rows', 'anchorsChecked', 'problems', 'trailItems']);
   assert.equal(report.rows, 281);
-  assert.ok(report.anchorsChecked >= 1, 'anchors read through the Temporal client');
+  assert.ok(report.anchorsChecked >= 2, 'anchors from the anchor file and from Temporal history');
 
-  // Fails closed: anchors it cannot reach leave the store unproven (exit 1, saying why), unless the
-  // chain alone is asked for (--offline), which then says the anchors were not checked.
+  // Temporal unreachable: the anchor file (outside the database, named by the configuration) still proves it.
   const noTemporal = { env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } };
+  const fileOnly = await runCli(['logs', 'verify-store', '--config', configFile, '--json'], noTemporal);
+  assert.equal(fileOnly.status, 0, fileOnly.stdout + fileOnly.stderr);
+  assert.equal(JSON.parse(fileOnly.stdout).anchorsChecked, 1);
+  assert.match(fileOnly.stderr, /Temporal's copies of the anchors were not checked: cannot connect to Temporal at 127\.0\.0\.1:1/);
+  // Fails closed: with no anchor at all (the anchor file moved away, Temporal unreachable) the store is
+  // not proven (exit 1, saying why), unless the chain alone is asked for (--offline), which says so.
+  const anchorFile = path.join(sources, 'var', 'anchors', 'audit-store.anchors');
+  renameSync(anchorFile, `${anchorFile}.away`);
   const unreachable = await runCli(['logs', 'verify-store', '--config', configFile], noTemporal);
   assert.equal(unreachable.status, 1, unreachable.stdout + unreachable.stderr);
-  assert.match(unreachable.stdout, /^NOT PROVEN: \d+ batches, 281 rows, .*0 anchor\(s\) checked\n {2}anchors-unchecked +no anchor could be checked: cannot connect to Temporal at 127\.0\.0\.1:1 .*\(--offline checks the chain alone\)\n$/);
+  assert.match(unreachable.stdout, /^NOT PROVEN: \d+ batches, 281 rows, .*0 anchor\(s\) checked\n {2}anchors-unchecked +no anchor could be checked: the anchor file \S+ does not exist, and Temporal's copies of the anchors were not checked: cannot connect to Temporal at 127\.0\.0\.1:1 .*\(--offline checks the chain alone\)\n$/);
   const chainOnly = await runCli(['logs', 'verify-store', '--config', configFile, '--offline', '--json'], noTemporal);
   assert.equal(chainOnly.status, 0, chainOnly.stdout);
   assert.deepEqual([JSON.parse(chainOnly.stdout).ok, JSON.parse(chainOnly.stdout).offline, JSON.parse(chainOnly.stdout).anchorsChecked], [true, true, 0]);
   const chainOnlyText = await runCli(['logs', 'verify-store', '--config', configFile, '--offline'], noTemporal);
   assert.match(chainOnlyText.stdout, /^OK: .*anchors NOT checked \(--offline\): digest chain intact \(the chain alone: not proven against any anchor\)/);
+  renameSync(`${anchorFile}.away`, anchorFile);
 
   // The newest batch deleted with its rows: the chain still holds together; the anchors do not.
   const cut = await openStore(`embedded:${dbDir}`);
@@ -347,16 +330,17 @@ test('logs schedule creates and updates the Temporal Schedule; verify-store and 
   assert.equal(tampered.status, 1);
   assert.match(tampered.stdout, /TAMPERED: 2 batches, \d+ rows, unkeyed chain .*\n {2}rows-deleted +batch \d+ \(QLIKSERVER1\/Repository .*\): holds \d+ rows, ingested \d+/);
 
-  // A database user wipes the store (DROP SCHEMA … CASCADE): the empty store that comes back is not
-  // proven by any anchor, so it does not pass for an intact one.
+  // A database user wipes the store (DROP SCHEMA … CASCADE): the empty store that comes back is
+  // measured against the anchors, which name another store id and a longer chain.
   const wiper = await openStore(`embedded:${dbDir}`);
   await wiper.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
   await wiper.close();
   const wiped = await runCli(['logs', 'verify-store', '--config', configFile, '--json'], withTemporal);
   assert.equal(wiped.status, 1, wiped.stdout);
   const emptied = JSON.parse(wiped.stdout) as { batches: number; problems: { kind: string; detail: string }[] };
-  assert.deepEqual([emptied.batches, emptied.problems.map((p) => p.kind)], [0, ['anchors-unchecked']]);
-  assert.match(emptied.problems[0]?.detail ?? '', /no anchor of this store was found: .*the store emptied or re-identified/);
+  assert.equal(emptied.batches, 0);
+  assert.deepEqual([...new Set(emptied.problems.map((p) => p.kind))].sort(), ['store-replaced', 'truncated']);
+  assert.match(emptied.problems.find((p) => p.kind === 'store-replaced')?.detail ?? '', /was written for store [0-9a-f-]{36}; this database is no store \(its id is gone: emptied or re-created\)|this database is store [0-9a-f-]{36}/);
   await bed.stop();
 });
 

@@ -363,7 +363,7 @@ test('evidence: a zip whose manifest verifies with sha256sum -c, and a flipped b
   const printed = /sha256 of the bundle: ([0-9a-f]{64})/.exec(made.stdout)?.[1];
   assert.equal(printed, createHash('sha256').update(readFileSync(zip)).digest('hex'), 'the printed sha256 pins the zip');
   // These rows were stored without an ingest run, so no anchor vouches for them: not proven (fails closed).
-  assert.match(made.stdout, /store check: NOT proven: no anchor of this store was found/);
+  assert.match(made.stdout, /store check: NOT proven: no anchor could be checked: the anchor file \S+ does not exist/);
   assert.match(made.stdout, /2 screenshot path\(s\) outside the storage targets refused, not read/);
   assert.ok(!existsSync(`${zip}.part`));
 
@@ -499,14 +499,18 @@ test('retention: the purge deletes only expired events and screenshots not under
 test('group commit: concurrent writes share INSERTs; a commit that hangs is given up after the deadline', async () => {
   const statements: number[] = [];
   let release: (() => void) | undefined;
-  const slow = {
-    async query(_text: string, params?: unknown[]) {
+  // The writer's transaction, seen from the store: the chain entry's id, the INSERT (the first one slow), the entry.
+  const slowSql = {
+    async query(text: string, params?: unknown[]) {
+      if (text.includes('nextval')) return { rows: [{ id: '1', previous: '0'.repeat(64) }] } as never;
+      if (!text.includes('INSERT INTO audit_events')) return { rows: [] } as never;
       const rows = JSON.parse(String(params?.[0])) as { event_id: string }[];
       statements.push(rows.length);
-      if (statements.length === 1) await new Promise<void>((resolve) => (release = resolve)); // the first INSERT is slow
+      if (statements.length === 1) await new Promise<void>((resolve) => (release = resolve));
       return { rows: rows.map((r) => ({ event_id: r.event_id })) } as never;
     },
   };
+  const slow = { transaction: <T>(fn: (sql: never) => Promise<T>) => fn(slowSql as never) };
   const writer = createEventWriter(slow, { inFlight: 1, deadlineMs: 60_000 });
   const events = Array.from({ length: 50 }, (_, i) => auditQsEvent('navigation.sheet.loaded', 'LAB\\anna', new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), { sheetId: 's' }));
   const first = writer.write(eventRow(events[0] as AuditEvent));
@@ -516,7 +520,7 @@ test('group commit: concurrent writes share INSERTs; a commit that hangs is give
   assert.deepEqual(await Promise.all([first, ...rest]), events.map(() => true));
   assert.deepEqual(statements, [1, 49], 'the 49 that arrived during the first INSERT went in one');
 
-  const hung = createEventWriter({ query: () => new Promise(() => undefined) }, { deadlineMs: 300 });
+  const hung = createEventWriter({ transaction: () => new Promise<never>(() => undefined) }, { deadlineMs: 300 });
   const started = Date.now();
   await assert.rejects(hung.write(eventRow(events[0] as AuditEvent)), /no commit within 0\.3 s/);
   assert.ok(Date.now() - started < 2000);

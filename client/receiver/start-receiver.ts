@@ -13,6 +13,7 @@ import { createReceiver } from './server';
 import { loadReceiverTls } from './tls';
 import { openStore, type AuditStore } from '../../store/store';
 import { createEventWriter } from '../../store/event-writer';
+import { configuredDigestKey } from '../../store/digest';
 
 export interface RunningReceiver {
   url: string;
@@ -67,7 +68,7 @@ export async function startReceiver(config: Config, logger: Logger, options: Sta
     throw err;
   }
   const ownStore = options.store ? undefined : store; // closed here only when opened here
-  const events = createEventWriter(store, { inFlight: 2 });
+  const events = createEventWriter(store, { inFlight: 2, digestKey: configuredDigestKey(config.auditSecurityLog.digestKey) });
   const app = await createReceiver({ config, client, taskQueue: target.taskQueue, logger, tls, temporal: target, events, eagerStart: shared !== undefined });
   const port = options.port ?? config.eventApi.port;
   try {

@@ -1,0 +1,108 @@
+// The audit trail under the digest chain (SPEC 5.6/6.1): Audit.qs events, screenshot outcomes and
+// purge records are appended to the same chain as the AuditSecurity batches. Each write is one chain
+// entry (machine '', service naming the table) covering the hash of every item it stored — each item's
+// columns in COPY text form, as for a log row — so a database user who edits, deletes or adds an event
+// or outcome breaks the chain like one who edits a log row. A retention purge deletes items but leaves
+// a tombstone (the item's hash) under the entry that stored it, and its own entry covers the purge
+// record and the tombstones: a purge is accounted for, a deletion without one is not.
+import { batchDigest, copyValue, GENESIS_DIGEST, lineChecksum, listHash, type DigestKey } from './digest';
+import type { Sql, TxSql } from './store';
+
+export interface TrailSource {
+  /** The entry's `service` (its `machine` is ''). */
+  service: string;
+  table: string;
+  /** The item's unique key (orders the items of an entry). */
+  key: string;
+  /** The hashed columns, in order (all stored columns but batch_id, and what is written later). */
+  columns: readonly string[];
+}
+
+export const TRAIL_SOURCES = {
+  events: {
+    service: 'audit-qs-events',
+    table: 'audit_events',
+    key: 'event_id',
+    columns: ['event_id', 'type', 'event_time', 'received_at', 'user_text', 'user_directory', 'user_id', 'app_id', 'app_name', 'sheet_id', 'sheet_name', 'correlation_id', 'audit_qs_version', 'envelope'],
+  },
+  outcomes: {
+    service: 'screenshot-outcomes',
+    table: 'screenshot_outcomes',
+    key: 'run_id',
+    columns: ['run_id', 'workflow_id', 'event_id', 'status', 'reason', 'saved_paths', 'sha256', 'bytes', 'content_type', 'started_at', 'finished_at', 'event_time', 'user_directory', 'user_id', 'app_id', 'app_name', 'recorded_at'],
+  },
+  // files_deleted and files_failed are written after the files are gone (the rows' commit comes first): not covered.
+  purges: {
+    service: 'audit-purges',
+    table: 'audit_purges',
+    key: 'id',
+    columns: ['id', 'run_id', 'purged_at', 'cutoff', 'retention_days', 'legal_hold', 'configured_by', 'events_deleted', 'screenshots_deleted', 'oldest', 'newest'],
+  },
+} as const satisfies Record<string, TrailSource>;
+
+export const TRAIL_BY_SERVICE = new Map<string, TrailSource>(Object.values(TRAIL_SOURCES).map((s) => [s.service, s]));
+
+/** A trail item's hash: its columns as a COPY text line. */
+export const itemHash = (source: TrailSource, item: Record<string, unknown>) => lineChecksum(source.columns.map((c) => copyValue(item[c])).join('\t'));
+
+export interface Tombstone {
+  batch_id: string | number;
+  item_key: string;
+  item_hash: string;
+}
+export const tombstoneHash = (t: Tombstone) => lineChecksum([String(t.batch_id), copyValue(t.item_key), t.item_hash].join('\t'));
+
+const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** The hash list of an entry's items: stored ones hashed, purged ones by their tombstone, in key order. */
+export function itemsHash(source: TrailSource, items: Record<string, unknown>[], tombstones: Tombstone[] = []): string {
+  const all = [
+    ...items.map((item) => ({ key: String(item[source.key]), hash: itemHash(source, item) })),
+    ...tombstones.map((t) => ({ key: t.item_key, hash: t.item_hash })),
+  ].sort(byKey);
+  return listHash(all.map((x) => x.hash));
+}
+
+/**
+ * The next chain entry's id and the chain's head, to insert items under. The caller's transaction
+ * holds DIGEST_CHAIN_LOCK, so no other entry comes in between.
+ */
+export async function nextEntry(sql: Sql): Promise<{ id: string; previous: string }> {
+  const { rows } = await sql.query<{ id: string; previous: string }>(
+    `SELECT nextval(pg_get_serial_sequence('audit_batches', 'id'))::text AS id,
+            COALESCE((SELECT digest FROM audit_batches ORDER BY id DESC LIMIT 1), $1) AS previous`,
+    [GENESIS_DIGEST],
+  );
+  return rows[0] as { id: string; previous: string };
+}
+
+/**
+ * Appends the entry for `items` (as inserted, RETURNING *) and `tombstones` (a purge's) at `entry`.
+ * Nothing stored (every event a repost): no entry. Returns the new head.
+ */
+export async function appendTrailEntry(
+  sql: TxSql | Sql,
+  source: TrailSource,
+  entry: { id: string; previous: string },
+  items: Record<string, unknown>[],
+  options: { key: DigestKey | undefined; runId: string; tombstones?: Tombstone[] },
+): Promise<string> {
+  const tombstones = options.tombstones ?? [];
+  if (items.length === 0 && tombstones.length === 0) return entry.previous;
+  const content = {
+    machine: '',
+    service: source.service,
+    fileName: '',
+    rowCount: items.length,
+    findingCount: tombstones.length,
+    rowsHash: itemsHash(source, items),
+    findingsHash: listHash(tombstones.map(tombstoneHash)),
+  };
+  const digest = batchDigest(entry.previous, content, options.key);
+  await sql.query(
+    `INSERT INTO audit_batches (id, run_id, machine, service, file_name, row_count, finding_count, rows_hash, findings_hash, keyed, key_id, prev_digest, digest)
+     VALUES ($1, $2, '', $3, '', $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [entry.id, options.runId, source.service, content.rowCount, content.findingCount, content.rowsHash, content.findingsHash, options.key !== undefined, options.key?.id ?? null, entry.previous, digest],
+  );
+  return digest;
+}
