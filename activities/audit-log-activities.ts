@@ -38,10 +38,9 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
 
   /**
    * Refuses (StoreTampered, not retried) when the chain no longer holds the last anchor; `whole` reads
-   * and checks the whole anchor log (once per run), else its last entry. `first`: when anchoring,
-   * a log with no entry yet is this run's to begin (its plan checked that nothing was ingested before).
+   * and checks the whole anchor log (once per run), else its last entry.
    */
-  async function requireAnchored(store: Sql, whole = false, first = false): Promise<AnchorEntry | undefined> {
+  async function requireAnchored(store: Sql, whole = false): Promise<AnchorEntry | undefined> {
     let last: AnchorEntry | undefined;
     if (whole) {
       const log = await readAnchorLog(anchorFile, digestKey);
@@ -52,8 +51,6 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
       if (read.problem) throw permanent('StoreTampered', refusalMessage(read.problem));
       last = read.entry;
     }
-    // The run's first anchor (its plan found none and no ingested batch): nothing to hold yet.
-    if (!last && first) return undefined;
     const why = await notAnchored(store, last, anchorFile);
     if (why) throw permanent('StoreTampered', refusalMessage(why));
     return last;
@@ -86,7 +83,14 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
         throw storeFailure(err);
       });
       progress({ step: 'checking the chain against its last anchor' });
-      await requireAnchored(opened, true);
+      if (!(await requireAnchored(opened, true))) {
+        // The anchor log's first entry, before anything is ingested: from here on every chain activity
+        // (retried, or in a later run after this one failed) has an anchor to hold the chain to.
+        await opened.transaction(async (sql) => {
+          if (await requireAnchored(sql)) return;
+          await appendAnchor(anchorFile, { type: 'anchor', ...(await chainAnchor(sql)), by: input.runId }, digestKey);
+        }, { lock: DIGEST_CHAIN_LOCK });
+      }
       const planned = found.map((chain) => ({ machine: chain[0]?.machine ?? '', service: chain[0]?.service ?? '', paths: chain.map((f) => f.path) }));
       await savePlan(opened, input.runId, planned).catch((err: unknown) => {
         throw storeFailure(err);
@@ -163,7 +167,7 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
       );
       // Under the chain's lock: nothing is appended between the check, the head read and the anchor written.
       return opened.transaction(async (sql) => {
-        const last = await requireAnchored(sql, false, true);
+        const last = await requireAnchored(sql);
         const head = await chainAnchor(sql);
         const entry = last && last.batches === head.batches && last.chainHead === head.chainHead && last.storeId === head.storeId
           ? last // nothing new since: the anchor stands

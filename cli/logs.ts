@@ -94,7 +94,9 @@ const ingestSpec = {
 Starts one ingestAuditSecurityLogs run now (workflow id ${INGEST_SCHEDULE_ID}-manual; while one runs, a second
 start returns it). Prints {"workflowId","runId"}, or with --wait the summary:
 {"runId","chains","files","rowsStored","findings":{kind:count},"durationMs","anchor":{"storeId","chainHead",
-"batches","rows"}} — the anchor is what 'logs verify-store' checks the store against.
+"batches","rows","anchorLog","anchorNumber","anchorFile"}} — the anchor, also appended to the anchor log
+(auditSecurityLog.anchorFile), is what 'logs verify-store' checks the store against. A run fails
+with StoreTampered, appending nothing, when the chain no longer holds the last anchor ('logs reanchor').
 
 Options:
   --config <file>   YAML configuration (auditSecurityLog.sources, auditSecurityLog.store)
@@ -143,26 +145,28 @@ async function scheduleCommand(argv: string[]): Promise<number> {
 const verifyStoreSpec = {
   usage: 'qlik-audit logs verify-store --config <file> [--json] [--offline] [--files] [--anchor HEAD:BATCHES]...',
   help: `
-Recomputes the store's digest chain (auditSecurityLog.store): every batch's rows and findings as
-stored, its link to the batch before, its digest — HMAC-SHA256 under the key when the chain is keyed
-(QLIK_AUDIT_DIGEST_KEY or auditSecurityLog.digestKey; a keyed store cannot be checked without it).
-Then checks the chain against anchors kept outside the database: the results of the newest ingest
-runs in Temporal history (or --anchor, offline), which show the newest batches deleted together with
-their rows, or a chain recomputed whole. It fails closed: when no anchor can be checked (Temporal
-unreachable, no anchor found for this store) the store is not proven. Exit 0 intact and proven
-against the anchors, 1 tampered or not provable (the output says which), 2 bad usage or
-configuration (or no key for a keyed store).
+Recomputes the store's digest chain (auditSecurityLog.store): every AuditSecurity batch's rows and
+findings, every Audit.qs event, screenshot outcome and purge (purged items by their tombstones) as
+stored, each entry's link to the one before, its digest — HMAC-SHA256 under the key when the chain
+is keyed (QLIK_AUDIT_DIGEST_KEY or auditSecurityLog.digestKey; a keyed store cannot be checked
+without it). Then checks the chain against the anchors kept outside the database: every entry of
+the anchor log (auditSecurityLog.anchorFile) since the newest re-anchoring, and the anchors of the
+newest ingest runs in Temporal history while retention keeps them — which show the newest entries
+deleted, a chain recomputed whole, a store emptied or replaced. It fails closed: when the store holds
+entries and no anchor can be read, the store is not proven. Exit 0 intact and proven against the
+anchors, 1 tampered or not provable (the output says which), 2 bad usage or configuration (or no
+key for a keyed store).
 
 Options:
   --config <file>        YAML configuration
-  --anchor HEAD:BATCHES  check against this anchor instead of asking Temporal (an ingest run's
+  --anchor HEAD:BATCHES  check against this anchor only (an ingest run's
                          anchor.chainHead and anchor.batches); may be given more than once
   --offline              the chain alone, no anchors: exit 0 when it holds together, and the output
                          says the anchors were not checked
   --files                also hash every stored screenshot file again and compare it with the sha256
                          recorded when it was stored (file-changed, file-missing, file-outside-targets)
-  --json                 print {"ok","keyed","batches","rows","anchorsChecked","problems":[{"kind","batch"?,"detail"}]}
-                         ("offline": true with --offline)
+  --json                 print {"ok","keyed","batches","rows","anchorsChecked","problems":[{"kind","batch"?,"detail"}],
+                         "trailItems"} ("offline": true with --offline; "reanchored": [...] when any)
   -h, --help             this help`,
   options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, anchor: { type: 'string', multiple: true }, offline: { type: 'boolean' }, files: { type: 'boolean' } },
 } as const;

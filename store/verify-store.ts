@@ -135,7 +135,26 @@ async function unexplainedSteps(store: AuditStore, sequenceMax: number): Promise
      LIMIT ${MAX_PROBLEMS}`,
     [sequenceMax],
   );
-  return rows;
+  // Across files of a chain (machine, service), in ingestion order: where a file's stored rows begin,
+  // a step forward from the last row stored before it (say a whole file marked complete before it was
+  // read) must be explained by a finding at the top of this file or at the end of the one before.
+  // A step back is a restart (explained by its finding when it is not to 1) or an archive that came
+  // late and fills a gap already named: not a hole.
+  const { rows: across } = await store.query<{ machine: string; service: string; file_name: string; line: number; sequence: string; prev_seq: string }>(
+    `WITH steps AS (
+       SELECT machine, service, file_name, line, sequence, batch_id,
+              lag(sequence) OVER w AS prev_seq, lag(line) OVER w AS prev_line, lag(file_name) OVER w AS prev_file
+       FROM audit_rows WINDOW w AS (PARTITION BY machine, service ORDER BY batch_id, line))
+     SELECT machine, service, file_name, line, sequence, prev_seq FROM steps s
+     WHERE prev_file IS NOT NULL AND file_name <> prev_file AND sequence > prev_seq + 1 AND NOT (prev_seq = $1 AND sequence = 1)
+       AND NOT EXISTS (SELECT 1 FROM audit_findings f
+                       WHERE f.machine = s.machine AND f.service = s.service
+                         AND ((f.file_name = s.file_name AND f.line <= s.line) OR (f.file_name = s.prev_file AND f.line > s.prev_line)))
+     ORDER BY machine, service, file_name, line
+     LIMIT ${MAX_PROBLEMS}`,
+    [sequenceMax],
+  );
+  return [...rows, ...across];
 }
 
 /** The trail items of a page of chain entries, fetched at once (an entry per receiver commit: many, small). */

@@ -13,7 +13,7 @@ import { ingestChain } from '../store/ingest-chain';
 import { buildChains, discoverLogFiles } from '../audit-log/log-files';
 import { openStore, type AuditStore } from '../store/store';
 import { verifyStore } from '../store/verify-store';
-import { auditFile, HEADER, withValidChecksum } from './helpers/audit-log-factory';
+import { auditFile, auditRow, HEADER, withValidChecksum } from './helpers/audit-log-factory';
 
 import { POSTGRES } from './helpers/postgres';
 
@@ -69,7 +69,7 @@ for (const kind of ['embedded', 'postgres'] as const) {
       assert.equal(two.checksum_valid, true);
       assert.equal(stored[2]?.ts_utc, null, 'an invalid timestamp is stored as text only');
       assert.equal(stored[2]?.ts_text, 'not a time');
-      assert.deepEqual(await verifyStore(store), { ok: true, keyed: false, batches: 1, rows: 5, anchorsChecked: 0, problems: [] });
+      assert.deepEqual(await verifyStore(store), { ok: true, keyed: false, batches: 1, rows: 5, anchorsChecked: 0, problems: [], trailItems: 0 });
 
       await store.query(`UPDATE audit_rows SET description = NULL WHERE sequence = 2`);
       const changed = await verifyStore(store);
@@ -94,7 +94,7 @@ test('a store written by an earlier development format is refused with a clear m
   try {
     const schema = new URL(scratch.url).searchParams.get('schema');
     await admin.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.audit_rows (id BIGSERIAL PRIMARY KEY, raw TEXT NOT NULL)`);
-    await assert.rejects(openStore(scratch.url), /earlier development version \(format 1, now 3\): point auditSecurityLog\.store at a new/);
+    await assert.rejects(openStore(scratch.url), /earlier development version \(format 1, now 4\): point auditSecurityLog\.store at a new/);
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
   } finally {
     await admin.end();
@@ -153,6 +153,44 @@ test('a checkpoint moved forward by a database user skips rows the chain never s
     assert.equal(result.ok, false);
     assert.deepEqual(result.problems.map((p) => p.kind), ['rows-missing'], 'the digest chain holds (it covers what was stored): the stored sequence shows the hole');
     assert.match(result.problems[0]?.detail ?? '', /^NODE9\/Proxy NODE9_AuditSecurity_Proxy\.txt line 152: sequence 151 follows 100 and no stored finding explains the step/);
+  } finally {
+    await scratch.drop(store);
+    await store.close();
+  }
+});
+
+test('a whole file marked ingested before it was read (its record forged) leaves a hole across files: verify-store names it (rows-missing)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-store-'));
+  const first = 'NODE8_AuditSecurity_Proxy_2026-01-01T01.00.00Z.log';
+  const skipped = 'NODE8_AuditSecurity_Proxy_2026-01-01T02.00.00Z.log';
+  writeFileSync(path.join(dir, first), auditFile(1, 100, { signed: true }));
+  const scratch = scratchSchema();
+  const store = await openStore(scratch.url);
+  try {
+    const ingest = async () => {
+      const [chain] = buildChains(await discoverLogFiles([dir]));
+      return ingestChain(store, chain ?? [], { runId: 'file-skip-attack', sequenceMax: 2147483647 });
+    };
+    assert.equal((await ingest()).rowsStored, 100);
+    // Qlik rolls another archive and writes on; the insider records the new archive as ingested, with
+    // a sequence state that leads straight on to the live file, before the next run reads it.
+    const text = auditFile(101, 200, { signed: true, start: new Date(Date.UTC(2026, 0, 1, 1, 30)) });
+    writeFileSync(path.join(dir, skipped), text);
+    writeFileSync(path.join(dir, 'NODE8_AuditSecurity_Proxy.txt'), auditFile(201, 250, { start: new Date(Date.UTC(2026, 0, 1, 2, 30)) }));
+    const lastRow = auditRow(200, new Date(Date.UTC(2026, 0, 1, 1, 30) + 99_000)).split('\t');
+    assert.ok(text.includes(lastRow.join('\t')));
+    await store.query(
+      `INSERT INTO audit_files (machine, service, file_name, path, live, checkpoint_offset, checkpoint_line, chain_state, complete, rows)
+       SELECT machine, service, $1, path, false, 0, 1, jsonb_set(jsonb_set(chain_state, '{lastSequence}', '200'), '{lastChecksum}', to_jsonb($2::text)), true, 100
+       FROM audit_files WHERE file_name = $3`,
+      [skipped, lastRow.at(-1), first],
+    );
+    const second = await ingest();
+    assert.equal(second.rowsStored, 50, 'the live file only: the archive was skipped');
+    assert.deepEqual(second.findings, {}, 'the scanner saw a consistent chain');
+    const result = await verifyStore(store);
+    assert.deepEqual(result.problems.map((p) => p.kind), ['rows-missing']);
+    assert.match(result.problems[0]?.detail ?? '', /^NODE8\/Proxy NODE8_AuditSecurity_Proxy\.txt line 2: sequence 201 follows 100 and no stored finding explains the step/);
   } finally {
     await scratch.drop(store);
     await store.close();

@@ -20,6 +20,7 @@ import type { PurgeResult } from '../common/audit-trail-types';
 import { auditQsEvent, screenshotEvent, sessionEvents } from '../demo/sample-events';
 import { eventRow } from '../store/audit-events';
 import { createEventWriter } from '../store/event-writer';
+import { verifyStore } from '../store/verify-store';
 import { ingestChain } from '../store/ingest-chain';
 import { recordScreenshotOutcome } from '../store/screenshot-outcomes';
 import { openStore, type AuditStore } from '../store/store';
@@ -475,6 +476,11 @@ test('retention: the purge deletes only expired events and screenshots not under
     assert.equal(rows[0]?.configured_by, 'auditor@test via the test');
     assert.deepEqual(rows[0]?.legal_hold, policy.legalHold);
     assert.deepEqual([(rows[0]?.oldest as Date).toISOString(), (rows[0]?.newest as Date).toISOString()], [expired.timestamp, oldShot.timestamp], 'the range it covered');
+    // Everything this file's tests wrote to the store (events through receivers, outcomes, two purges)
+    // is under the digest chain, and what the purges deleted is accounted for by their tombstones.
+    const chain = await verifyStore(store, {});
+    assert.deepEqual(chain.problems, [], JSON.stringify(chain.problems));
+    assert.ok((chain.trailItems ?? 0) > 10, `trail items checked: ${chain.trailItems}`);
   } finally {
     await store.close();
   }

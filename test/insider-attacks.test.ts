@@ -53,7 +53,7 @@ test('unkeyed: a tampered chain is never re-anchored — ingest runs fail (Store
   const bed = await attackBed(false);
   const first = await bed.ingest();
   assert.equal(first.rowsStored, 281);
-  assert.equal(bed.anchorLines().length, 1, 'the run anchored the chain in the anchor file');
+  assert.equal(bed.anchorLines().length, 2, 'the run began the anchor log (before storing anything), then anchored the chain');
   assert.deepEqual((await bed.verify()).status, 0);
 
   // The insider deletes the newest batch with its rows, then waits for ingest runs to launder it.
@@ -65,14 +65,14 @@ test('unkeyed: a tampered chain is never re-anchored — ingest runs fail (Store
     const handle = await startIngestNow(bed.env.client, bed.taskQueue);
     await assert.rejects(handle.result(), (err: Error & { cause?: { cause?: { type?: string; message?: string } } }) => {
       assert.equal(err.cause?.cause?.type, 'StoreTampered');
-      assert.match(err.cause?.cause?.message ?? '', /the digest chain no longer holds its last anchor, so nothing is appended or anchored: the chain has \d+ batches, the last anchor \(#1, .*\) recorded \d+: batches were deleted\. Run `qlik-audit logs verify-store`.*`qlik-audit logs reanchor --reason/);
+      assert.match(err.cause?.cause?.message ?? '', /the digest chain no longer holds its last anchor, so nothing is appended or anchored: the chain has \d+ batches, the last anchor \(#2, .*\) recorded \d+: batches were deleted\. Run `qlik-audit logs verify-store`.*`qlik-audit logs reanchor --reason/);
       return true;
     });
     assert.equal((await handle.describe()).status.name, 'FAILED', 'the run fails visibly (Web UI, schedule)');
   }
   assert.equal(await batches(bed.store), left, 'nothing appended');
   assert.equal(Number((await bed.store.query<{ n: string }>(`SELECT count(*) AS n FROM audit_rows WHERE machine = 'NODE9'`)).rows[0]?.n), 0);
-  assert.equal(bed.anchorLines().length, 1, 'nothing anchored');
+  assert.equal(bed.anchorLines().length, 2, 'nothing anchored');
   const caught = await bed.verify();
   assert.equal(caught.status, 1);
   assert.ok(kinds(caught.report.problems).includes('truncated'), JSON.stringify(caught.report.problems));
@@ -83,12 +83,12 @@ test('unkeyed: a tampered chain is never re-anchored — ingest runs fail (Store
   assert.match(noReason.stderr, /missing --reason/);
   const reanchored = await bed.cli(['logs', 'reanchor', '--reason', 'restored from the 03:00 backup; ticket CHG-1234']);
   assert.equal(reanchored.status, 0, reanchored.stderr);
-  assert.match(reanchored.stdout, /^re-anchored: .* entry #2, \d+ batches, head [0-9a-f]{16}…, by \S+@\S+\n {2}found: the chain has \d+ batches, the last anchor .* batches were deleted/);
-  const entry = JSON.parse(bed.anchorLines()[1] as string).entry;
+  assert.match(reanchored.stdout, /^re-anchored: .* entry #3, \d+ batches, head [0-9a-f]{16}…, by \S+@\S+\n {2}found: the chain has \d+ batches, the last anchor .* batches were deleted/);
+  const entry = JSON.parse(bed.anchorLines()[2] as string).entry;
   assert.deepEqual([entry.type, entry.reason, entry.batches], ['reanchor', 'restored from the 03:00 backup; ticket CHG-1234', left]);
   const again = await bed.ingest();
   assert.equal(again.rowsStored, 10, 'the new file (the deleted rows stay lost: the re-anchoring accepted that)');
-  assert.equal(bed.anchorLines().length, 3);
+  assert.equal(bed.anchorLines().length, 4);
   const after = await bed.verify();
   assert.equal(after.status, 0, JSON.stringify(after.report));
   assert.equal(after.report.reanchored?.[0]?.reason, 'restored from the 03:00 backup; ticket CHG-1234');
@@ -126,7 +126,7 @@ test('unkeyed: a tampered chain is never re-anchored — ingest runs fail (Store
 test('keyed: a store re-identified and recomputed without the key, or an anchor forged without it, fails verify-store; a keyed store never accepts an unkeyed batch', async () => {
   const bed = await attackBed(true);
   const first = (await bed.ingest()) as IngestSummary;
-  assert.equal(first.anchor?.anchorNumber, 1);
+  assert.equal(first.anchor?.anchorNumber, 2, 'after the anchor log’s first entry, made before anything was stored');
   const clean = await bed.verify();
   assert.equal(clean.status, 0, JSON.stringify(clean.report));
   const lastLine = bed.anchorLines().at(-1) as string;
@@ -156,7 +156,7 @@ test('keyed: a store re-identified and recomputed without the key, or an anchor 
   writeFileSync(bed.anchorFile, `${bed.anchorLines().join('\n')}\n${JSON.stringify({ entry: forged, mac: '' })}\n`);
   const forgedRun = await bed.verify();
   assert.equal(forgedRun.status, 1);
-  assert.match(forgedRun.report.problems.find((p) => p.kind === 'anchor-log-broken')?.detail ?? '', /line 2: not keyed, in a store verified with a key/);
+  assert.match(forgedRun.report.problems.find((p) => p.kind === 'anchor-log-broken')?.detail ?? '', /line 3: not keyed, in a store verified with a key/);
   // And the next ingest run refuses to append to it.
   await assert.rejects(bed.ingest(), (err: Error & { cause?: { cause?: { type?: string } } }) => err.cause?.cause?.type === 'StoreTampered');
   await bed.stop();
