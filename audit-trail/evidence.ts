@@ -5,11 +5,12 @@
 //   security-log/rows.csv      the user's AuditSecurity rows with their verification results
 //   security-log/findings.jsonl the findings on the files those rows came from
 //   verify-store.json          the store's integrity report (digest chain and anchors) at export time
+//   anchors.jsonl              the anchor log it was checked against, as it was
 //   MANIFEST.sha256            sha256 of every file above (`sha256sum -c MANIFEST.sha256`)
 // Everything is streamed: large parts go to a scratch folder first, then each file is read once into
 // the zip while its sha256 is computed, so 10,000 screenshots never sit in memory.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, renameSync, rmSync, type ReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, type ReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable, Transform, type Writable } from 'node:stream';
@@ -31,6 +32,8 @@ export interface EvidenceOptions {
   producer: string;
   /** The enabled storage targets' folders: a screenshot path read from the store outside them is refused, not read. */
   storageDirectories: readonly string[];
+  /** The anchor log (auditSecurityLog.anchorFile), copied in as it was, when it exists. */
+  anchorFile?: string;
 }
 
 export interface EvidenceSummary {
@@ -104,6 +107,7 @@ function readme(options: EvidenceOptions, summary: Omit<EvidenceSummary, 'manife
     '  security-log/findings.jsonl    verification findings on the log files those rows came from',
     "  verify-store.json              the store's integrity check when the bundle was made: its digest chain recomputed",
     '                                 and compared with anchors kept outside the database ("ok": true = no change found)',
+    ...(options.anchorFile && existsSync(options.anchorFile) ? ['  anchors.jsonl                  the anchor log those anchors came from, as it was (one JSON entry per ingest run)'] : []),
     '  MANIFEST.sha256                the sha256 of every file above',
     '',
     'How to check that the bundle was not altered',
@@ -217,6 +221,7 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
     addFile(path.join(scratch, 'rows.csv'), 'security-log/rows.csv');
     addFile(path.join(scratch, 'findings.jsonl'), 'security-log/findings.jsonl');
     addText(`${JSON.stringify(options.verifyReport, null, 2)}\n`, 'verify-store.json');
+    if (options.anchorFile && existsSync(options.anchorFile)) addText(readFileSync(options.anchorFile, 'utf8'), 'anchors.jsonl');
     let added = 0;
     for (const shot of shots) {
       addFile(shot.file, `screenshots/${shot.name}`);

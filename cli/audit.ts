@@ -191,6 +191,7 @@ async function evidenceCommand(argv: string[]): Promise<number> {
       out,
       producer: `qlik-audit audit evidence (store ${redactStoreUrl(config.auditSecurityLog.store)})`,
       storageDirectories: storageDirectories(config),
+      anchorFile: config.auditSecurityLog.anchorFile,
       progress: (s) => progress.show(`writing ... ${s.entries} entries, ${s.screenshots} screenshots`),
     });
     progress.clear();

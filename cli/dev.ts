@@ -133,7 +133,7 @@ async function showTrail(store: AuditStore, config: Config, anchor: ChainAnchor 
   const found = await collectAnchors(config, key, { temporal: false }); // the demo's ingest run has just written the anchor log
   const anchors = found.anchors.length > 0 ? found.anchors : anchor ? [{ ...anchor, source: 'the demo\'s ingest run' }] : [];
   const verifyReport = await verifyStore(store, { key, anchors, anchorProblems: found.problems, required: true, anchorsUnavailable: found.unavailable });
-  const bundle = await writeEvidence(store, { query: { ...DEMO_USER, from: '2019-01-01T00:00:00.000Z', to: new Date(Date.now() + 86_400_000).toISOString() }, verifyReport, out, producer: 'qlik-audit dev --demo', storageDirectories: storageDirectories(config) });
+  const bundle = await writeEvidence(store, { query: { ...DEMO_USER, from: '2019-01-01T00:00:00.000Z', to: new Date(Date.now() + 86_400_000).toISOString() }, verifyReport, out, producer: 'qlik-audit dev --demo', storageDirectories: storageDirectories(config), anchorFile: config.auditSecurityLog.anchorFile });
   say(`Evidence bundle: ${out} (${bundle.entries} entries, ${bundle.screenshots} screenshot(s), ${bundle.securityRows} AuditSecurity rows; store ${verifyReport.ok ? 'intact' : 'NOT intact'})`);
   say(`  sha256 ${bundle.zipSha256}; check it: unzip it, then sha256sum -c MANIFEST.sha256`);
 }

@@ -76,7 +76,7 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
         addInImageMetadata: { enable: true, fields: { date: true, eventId: true, correlationId: true, selectionTxnId: true, user: true, appId: true, appName: true, sheetName: true, viewingDuration: true } },
         auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort } },
       },
-      auditSecurityLog: { sources: [{ directory: logDir }], store: `embedded:${storeDir}`, every: '1m' },
+      auditSecurityLog: { sources: [{ directory: logDir }], store: `embedded:${storeDir}`, anchorFile: path.join(varDir, 'anchors', 'audit-store.anchors'), every: '1m' },
     },
     stop: () => qlik.stop(),
   };
