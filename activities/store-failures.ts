@@ -5,6 +5,7 @@
 import type { ApplicationFailure } from '@temporalio/activity';
 import { EmbeddedServerError, LockLostError, StoreFormatError } from '../store/store';
 import { UnreadablePathError } from '../audit-log/log-files';
+import { AnchorFileError } from '../store/anchor-log';
 import { errorCode, permanent, transient } from '../common/failures';
 
 /** SQLSTATEs that no retry fixes: credentials, unknown database or schema, missing privileges. */
@@ -16,6 +17,7 @@ export function storeFailure(err: unknown): ApplicationFailure {
   if (err instanceof StoreFormatError) return permanent('ConfigInvalid', `auditSecurityLog.store: ${err.message}`);
   if (err instanceof EmbeddedServerError) return transient('StoreUnavailable', err.message);
   if (err instanceof LockLostError) return transient('LockLost', err.message);
+  if (err instanceof AnchorFileError) return transient('StoreUnavailable', err.message);
   const code = errorCode(err);
   if (code && CONFIG_SQLSTATES.has(code)) return permanent('ConfigInvalid', `auditSecurityLog.store: ${firstLine(err)} (PostgreSQL ${code}): check the user, password, database and its privileges`);
   if (/^auditSecurityLog\.store: /.test(firstLine(err))) return permanent('ConfigInvalid', firstLine(err));

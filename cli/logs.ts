@@ -5,7 +5,7 @@ import { buildChains, discoverLogFiles, UnreadablePathError } from '../audit-log
 import { verifyChains, type Finding, type FileSummary } from '../audit-log/scanner';
 import { hostname, userInfo } from 'node:os';
 import { chainAnchor, openStore } from '../store/store';
-import { appendAnchor, readAnchorLog } from '../store/anchor-log';
+import { AnchorFileError, appendAnchor, readAnchorLog } from '../store/anchor-log';
 import { notAnchored } from '../store/anchor-check';
 import { unprovenOnly, verifyStore } from '../store/verify-store';
 import { configuredDigestKey, DIGEST_CHAIN_LOCK, type DigestKey } from '../store/digest';
@@ -274,6 +274,7 @@ async function reanchorCommand(argv: string[]): Promise<number> {
       const head = await chainAnchor(sql);
       return appendAnchor(file, { type: 'reanchor', ...head, by: `${userInfo().username}@${hostname()}`, reason: reason.slice(0, 2000), found }, key);
     }, { lock: DIGEST_CHAIN_LOCK }).catch((err: unknown) => {
+      if (err instanceof AnchorFileError) throw new UsageError(err.message.replace(' (retried)', ''));
       throw new UsageError(`${(err as Error).message.split('\n')[0]}: move the damaged anchor file aside (keep it for the auditors) and run reanchor again`);
     });
     if (values.json) process.stdout.write(`${JSON.stringify(entry)}\n`);

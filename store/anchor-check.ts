@@ -24,7 +24,7 @@ export async function notAnchored(store: Sql, last: AnchorEntry | undefined, anc
   }
   const since = `the last anchor (#${last.n}, ${last.at}, ${last.batches} batches, head ${last.chainHead.slice(0, 16)}…)`;
   if ((found?.store_id ?? '') !== last.storeId) {
-    return `the anchors in ${anchorFile} are of store ${last.storeId}; this database is ${found?.store_id ? `store ${found.store_id}` : 'no store (its id is gone)'}: another or a re-created database, or its id was rewritten`;
+    return `the anchors in ${anchorFile} are of store ${last.storeId}; this database is ${found?.store_id ? `store ${found.store_id}` : 'no store (its id is gone)'}: another or a re-created database, or its id was rewritten (a new store on purpose needs an auditSecurityLog.anchorFile of its own)`;
   }
   if (batches < last.batches) return `the chain has ${batches} batches, ${since} recorded ${last.batches}: batches were deleted`;
   if (last.batches > 0 && found?.at !== last.chainHead) {

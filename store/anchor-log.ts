@@ -13,6 +13,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { GENESIS_DIGEST, type DigestKey } from './digest';
 
+/** The anchor file cannot be written (a share not mounted, permissions): retried, as a store outage is. */
+export class AnchorFileError extends Error {
+  override name = 'AnchorFileError';
+}
+
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
 /** One entry, as written. */
@@ -158,19 +163,23 @@ export async function appendAnchor(file: string, anchor: NewAnchor, key: DigestK
     ...(anchor.found !== undefined ? { found: anchor.found } : {}),
   };
   const line = JSON.stringify({ entry, mac: entryMac(entry, key) });
-  const created = last === undefined && !(await stat(file).catch(() => undefined));
-  if (created) await mkdir(path.dirname(file), { recursive: true });
-  const handle = await open(file, 'a', 0o640);
   try {
-    await handle.appendFile(`${line}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  if (created) {
-    const dir = await open(path.dirname(file), 'r').catch(() => undefined); // Windows cannot open a folder: NTFS journals the entry
-    await dir?.sync().catch(() => undefined);
-    await dir?.close();
+    const created = last === undefined && !(await stat(file).catch(() => undefined));
+    if (created) await mkdir(path.dirname(file), { recursive: true });
+    const handle = await open(file, 'a', 0o640);
+    try {
+      await handle.appendFile(`${line}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (created) {
+      const dir = await open(path.dirname(file), 'r').catch(() => undefined); // Windows cannot open a folder: NTFS journals the entry
+      await dir?.sync().catch(() => undefined);
+      await dir?.close();
+    }
+  } catch (err) {
+    throw new AnchorFileError(`auditSecurityLog.anchorFile ${file}: cannot append the anchor (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check that the folder exists or can be created and that this account may write to it (retried)`);
   }
   return entry;
 }
