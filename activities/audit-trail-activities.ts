@@ -58,8 +58,27 @@ export function createAuditTrailActivities({ logger, config }: ActivityDeps, get
     return { recorded };
   }
 
+  /**
+   * A purge deletes what the worker's own configuration allows and no more: whoever can start a
+   * workflow (a Temporal operator) must not be able to wipe the trail with a policy of their own.
+   */
+  function refuseLooserPolicy({ policy }: PurgeInput): void {
+    const own = config.auditTrail;
+    const lower = (list: readonly string[]) => new Set(list.map((v) => v.toLowerCase()));
+    const refuse = (why: string) => {
+      throw ApplicationFailure.nonRetryable(`refused: the purge asks to ${why}; a purge may not delete more than auditTrail of this worker's configuration allows`, 'ConfigInvalid');
+    };
+    if (!(own.retentionDays > 0)) refuse(`keep ${policy.retentionDays} days, and this worker keeps the audit trail for ever (auditTrail.retentionDays 0)`);
+    if (policy.retentionDays < own.retentionDays) refuse(`keep ${policy.retentionDays} days, this worker's auditTrail.retentionDays is ${own.retentionDays}`);
+    const users = lower(policy.legalHold.users);
+    const apps = lower(policy.legalHold.apps);
+    const dropped = [...own.legalHold.users.filter((u) => !users.has(u.toLowerCase())), ...own.legalHold.apps.filter((a) => !apps.has(a.toLowerCase()))];
+    if (dropped.length > 0) refuse(`lift the legal hold on ${dropped.join(', ')} (auditTrail.legalHold)`);
+  }
+
   async function purgeExpiredAuditTrail(input: PurgeInput): Promise<PurgeResult> {
     const ctx = Context.current();
+    refuseLooserPolicy(input);
     return withHeartbeat(ctx, ctx.info.heartbeatTimeoutMs ?? HEARTBEAT_FALLBACK_MS, async (beat) => {
       const store = await getStore().catch((err: unknown) => {
         throw storeFailure(err);

@@ -7,7 +7,7 @@ import { withClient } from '../client/connect';
 import { RETENTION_SCHEDULE_ID, upsertRetentionSchedule } from '../client/retention-schedule';
 import { writeEvidence } from '../audit-trail/evidence';
 import { configuredDigestKey } from '../store/digest';
-import { openStore, type AuditStore } from '../store/store';
+import { openStore, storeId, type AuditStore } from '../store/store';
 import { timeline, type TimelineEntry } from '../store/timeline';
 import { unprovenOnly, verifyStore, type StoreVerification } from '../store/verify-store';
 import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
@@ -179,7 +179,7 @@ async function evidenceCommand(argv: string[]): Promise<number> {
   const note = (line: string) => process.stderr.write(`qlik-audit audit evidence: ${line}\n`);
   return withStore(config, async (store) => {
     const key = configuredDigestKey(config.auditSecurityLog.digestKey);
-    const { anchors, unavailable, problems, notes } = await anchorsFor(config, key, undefined);
+    const { anchors, unavailable, problems, notes } = await anchorsFor(config, key, undefined, await storeId(store));
     for (const line of notes) note(line);
     if (unavailable) note(`the store is not proven: no anchor could be checked (${unavailable})`);
     // "intact" only when proven against anchors: fails closed, as verify-store does.

@@ -4,7 +4,7 @@ import { storageDirectories } from '../common/stored-files';
 import { buildChains, discoverLogFiles, UnreadablePathError } from '../audit-log/log-files';
 import { verifyChains, type Finding, type FileSummary } from '../audit-log/scanner';
 import { hostname, userInfo } from 'node:os';
-import { chainAnchor, openStore } from '../store/store';
+import { chainAnchor, openStore, storeId } from '../store/store';
 import { AnchorFileError, appendAnchor, readAnchorLog } from '../store/anchor-log';
 import { notAnchored } from '../store/anchor-check';
 import { unprovenOnly, verifyStore } from '../store/verify-store';
@@ -172,7 +172,7 @@ Options:
 } as const;
 
 /** Anchors from --anchor (those alone), else the anchor log's and Temporal's (client/ingest-anchors.ts). */
-export async function anchorsFor(config: Config, key: DigestKey | undefined, given: string[] | undefined): Promise<CollectedAnchors> {
+export async function anchorsFor(config: Config, key: DigestKey | undefined, given: string[] | undefined, storeId?: string): Promise<CollectedAnchors> {
   if (given?.length) {
     return {
       anchors: given.map((text) => {
@@ -185,7 +185,7 @@ export async function anchorsFor(config: Config, key: DigestKey | undefined, giv
       notes: [],
     };
   }
-  return collectAnchors(config, key);
+  return collectAnchors(config, key, { storeId });
 }
 
 async function verifyStoreCommand(argv: string[]): Promise<number> {
@@ -196,7 +196,7 @@ async function verifyStoreCommand(argv: string[]): Promise<number> {
   const store = await openStore(config.auditSecurityLog.store); // first: a store in use elsewhere fails at once
   let result;
   try {
-    const found = values.offline ? undefined : await anchorsFor(config, key, values.anchor);
+    const found = values.offline ? undefined : await anchorsFor(config, key, values.anchor, await storeId(store));
     for (const note of found?.notes ?? []) process.stderr.write(`qlik-audit logs verify-store: ${note}\n`);
     result = await verifyStore(store, {
       key,

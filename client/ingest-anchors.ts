@@ -10,22 +10,30 @@ import type { DigestKey } from '../store/digest';
 import type { Anchor, StoreProblem, StoreVerification } from '../store/verify-store';
 import { withClient } from './connect';
 
+/** An anchor as an ingest run's result keeps it in Temporal history. */
+export interface TemporalAnchor {
+  anchor: Anchor;
+  log?: string;
+  number?: number;
+  file?: string;
+}
+
 /**
- * Up to `count` anchors from the newest completed ingestAuditSecurityLogs runs that wrote to anchor log
- * `log` (entry `from` or later: not before the newest re-anchoring), or — when the anchor log is gone —
- * that wrote to the file `anchorFile`.
+ * The anchors of the newest completed ingestAuditSecurityLogs runs (up to `count` that `wanted`
+ * keeps). A run whose history is gone (retention) is not listed, or fails to load: skipped.
  */
-export async function latestAnchors(client: Client, belongs: { log?: string; from: number; anchorFile: string }, count = 5): Promise<Anchor[]> {
-  const anchors: Anchor[] = [];
+export async function latestAnchors(client: Client, wanted: (a: TemporalAnchor) => boolean, count = 5): Promise<TemporalAnchor[]> {
+  const found: TemporalAnchor[] = [];
   const runs = client.workflow.list({ query: `WorkflowType = 'ingestAuditSecurityLogs' AND ExecutionStatus = 'Completed'` });
   for await (const run of runs) {
-    const anchor = ((await client.workflow.getHandle(run.workflowId, run.runId).result()) as IngestSummary | undefined)?.anchor;
-    if (!anchor?.anchorLog) continue;
-    const ours = belongs.log ? anchor.anchorLog === belongs.log && (anchor.anchorNumber ?? 0) >= belongs.from : anchor.anchorFile === belongs.anchorFile;
-    if (ours) anchors.push({ ...anchor, source: `ingest run ${run.workflowId} (${run.closeTime?.toISOString() ?? 'closed'})` });
-    if (anchors.length >= count) break;
+    const summary = (await client.workflow.getHandle(run.workflowId, run.runId).result().catch(() => undefined)) as IngestSummary | undefined;
+    const anchor = summary?.anchor;
+    if (!anchor) continue;
+    const copy = { anchor: { ...anchor, source: `ingest run ${run.workflowId} (${run.closeTime?.toISOString() ?? 'closed'})` }, log: anchor.anchorLog, number: anchor.anchorNumber, file: anchor.anchorFile };
+    if (wanted(copy)) found.push(copy);
+    if (found.length >= count) break;
   }
-  return anchors;
+  return found;
 }
 
 /** `--anchor HEAD:BATCHES` as given on the command line (e.g. copied from an earlier run's result). */
@@ -47,8 +55,13 @@ export interface CollectedAnchors {
 
 const fromEntry = (file: string) => (e: AnchorEntry): Anchor => ({ chainHead: e.chainHead, batches: e.batches, rows: e.rows, storeId: e.storeId, source: `${file} #${e.n} (${e.type}, ${e.at})` });
 
-/** The anchors of this configuration: the anchor log's (since the newest re-anchoring), then Temporal's. */
-export async function collectAnchors(config: Config, key: DigestKey | undefined, options: { temporal?: boolean } = {}): Promise<CollectedAnchors> {
+/**
+ * The anchors of this configuration: the anchor log's (since the newest re-anchoring), then Temporal's
+ * copies of anchors of this anchor log, of this file, or of the store `storeId` (the database's own
+ * word: it can only add anchors to check). A copy of an entry the file no longer holds, or holds
+ * otherwise, shows the file's newest entries were cut or rewritten.
+ */
+export async function collectAnchors(config: Config, key: DigestKey | undefined, options: { temporal?: boolean; storeId?: string } = {}): Promise<CollectedAnchors> {
   const file = config.auditSecurityLog.anchorFile;
   const log = await readAnchorLog(file, key);
   const current = currentAnchors(log.entries);
@@ -59,9 +72,25 @@ export async function collectAnchors(config: Config, key: DigestKey | undefined,
     notes: [],
   };
   if (options.temporal !== false) {
+    const logId = log.entries[0]?.log;
+    const from = current[0]?.n ?? 0;
+    const last = log.entries.at(-1);
+    const byNumber = new Map(log.entries.map((e) => [e.n, e]));
     try {
-      const belongs = { log: log.entries[0]?.log, from: current[0]?.n ?? 0, anchorFile: file };
-      result.anchors.push(...(await withClient(config, (client) => latestAnchors(client, belongs))));
+      const copies = await withClient(config, (client) =>
+        latestAnchors(client, (c) => (logId !== undefined && c.log === logId) || c.file === file || (options.storeId !== undefined && c.anchor.storeId === options.storeId)),
+      );
+      for (const copy of copies) {
+        const sameLog = logId !== undefined && copy.log === logId && copy.number !== undefined;
+        if (sameLog && copy.number! > (last?.n ?? 0)) {
+          result.problems.push({ kind: 'anchor-log-broken', detail: `${copy.anchor.source} wrote entry #${copy.number} of this anchor log; ${file} ends at #${last?.n ?? 0}: its newest entries were cut` });
+        } else if (sameLog && byNumber.get(copy.number!) && byNumber.get(copy.number!)?.chainHead !== copy.anchor.chainHead) {
+          result.problems.push({ kind: 'anchor-log-broken', detail: `${copy.anchor.source} wrote entry #${copy.number} with head ${copy.anchor.chainHead.slice(0, 16)}…; ${file} holds another: the entry was rewritten` });
+        }
+        // Copies from before the newest re-anchoring describe a chain the operator accepted was changed.
+        if (sameLog && copy.number! < from) continue;
+        result.anchors.push(copy.anchor);
+      }
     } catch (err) {
       result.notes.push(`Temporal's copies of the anchors were not checked: ${(err as Error).message.split('\n')[0]}`);
     }

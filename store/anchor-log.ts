@@ -46,6 +46,8 @@ export type AnchorEntry = z.infer<typeof entrySchema>;
 export interface AnchorLogProblem {
   kind: 'anchor-log-broken';
   detail: string;
+  /** The line (1-based) it is about. */
+  line: number;
 }
 
 export interface AnchorLog {
@@ -81,7 +83,7 @@ export async function readAnchorLog(file: string, key: DigestKey | undefined): P
   }
   const entries: AnchorEntry[] = [];
   const problems: AnchorLogProblem[] = [];
-  const broken = (n: number, detail: string) => problems.length < 20 && problems.push({ kind: 'anchor-log-broken', detail: `${file} line ${n}: ${detail}` });
+  const broken = (n: number, detail: string) => problems.length < 20 && problems.push({ kind: 'anchor-log-broken', detail: `${file} line ${n}: ${detail}`, line: n });
   let prev = GENESIS_DIGEST;
   let logId: string | undefined;
   const lines = text.split('\n');
@@ -100,7 +102,12 @@ export async function readAnchorLog(file: string, key: DigestKey | undefined): P
     logId ??= entry.log;
     prev = lineHash(line);
   });
-  return { file, entries, problems, exists: true };
+  // What an operator's re-anchoring (a valid entry) recorded in its `found` is not reported again —
+  // e.g. the entries of a key no longer in use, or a line damaged before the decision; anything else is.
+  const decided = currentAnchors(entries)[0];
+  const known = new Set(decided?.type === 'reanchor' ? decided.found : []);
+  const before = decided?.n ?? 0;
+  return { file, entries, problems: problems.filter((p) => !(p.line < before && known.has(p.detail))), exists: true };
 }
 
 /** The entries that count: those since the newest re-anchoring (an operator's recorded decision). */
@@ -158,10 +165,11 @@ export async function appendAnchor(file: string, anchor: NewAnchor, key: DigestK
     batches: anchor.batches,
     rows: anchor.rows,
     keyId: key?.id ?? null,
-    by: anchor.by,
+    by: anchor.by.slice(0, 300),
     ...(anchor.reason !== undefined ? { reason: anchor.reason } : {}),
     ...(anchor.found !== undefined ? { found: anchor.found } : {}),
   };
+  entrySchema.parse(entry); // never write a line no reader would accept
   const line = JSON.stringify({ entry, mac: entryMac(entry, key) });
   try {
     const created = last === undefined && !(await stat(file).catch(() => undefined));

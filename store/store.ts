@@ -25,9 +25,10 @@ export interface TxSql extends Sql {
 export interface AuditStore extends Sql {
   /**
    * All of `fn` or nothing. With `lock`, transactions holding the same advisory lock key run one at
-   * a time across every process on the database.
+   * a time across every process on the database. With `snapshot`, read only, and every query sees
+   * the database as it was at the first (REPEATABLE READ): a check that reads many tables.
    */
-  transaction<T>(fn: (sql: TxSql) => Promise<T>, options?: { lock?: number }): Promise<T>;
+  transaction<T>(fn: (sql: TxSql) => Promise<T>, options?: { lock?: number; snapshot?: boolean }): Promise<T>;
   /**
    * Runs `fn` while no other process on this store runs one with the same `name`. `onWait` is called about once a second while another holds it. `fn`
    * gets a signal that aborts if the lock is lost (its connection dropped): it must stop writing.
@@ -336,7 +337,8 @@ async function connectPostgres(connection: ClientConfig, hooks: ConnectHooks): P
       onConnection(async (client, broke) => {
         try {
           // One round trip: a batch's commit costs a few, and each waits for this process's event loop.
-          await client.query(options?.lock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${Math.trunc(options.lock)})`);
+          const begin = options?.snapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN';
+          await client.query(options?.lock === undefined ? begin : `${begin}; SELECT pg_advisory_xact_lock(${Math.trunc(options.lock)})`);
           const result = await fn({
             query: (text, params) => client.query(text, params as unknown[]) as never,
             copyFrom: (table, columns, data) => pipeline(Readable.from([data]), client.query(copyStream(`COPY ${table} (${columns.join(',')}) FROM STDIN`))),

@@ -4,7 +4,7 @@
 // run's result in Temporal history, or given by hand), which catches what a consistent chain cannot
 // show on its own: the newest batches deleted together with their rows, or a chain recomputed whole.
 import { batchDigest, findingLine, GENESIS_DIGEST, lineChecksum, listHash, rowChecksum, type DigestKey } from './digest';
-import type { AuditStore } from './store';
+import type { AuditStore, Sql } from './store';
 import { itemsHash, TRAIL_BY_SERVICE, TRAIL_SOURCES, tombstoneHash, type TrailSource, type Tombstone } from './trail-chain';
 import type { FileProblemKind } from './verify-files';
 
@@ -64,6 +64,8 @@ export interface StoreVerification {
   offline?: true;
   /** With `--files`: stored screenshot files hashed again. */
   filesChecked?: number;
+  /** Chain entries newer than the newest anchor (held by the chain alone until the next ingest run anchors them). */
+  unanchored?: number;
   /** Audit.qs events, screenshot outcomes and purge records checked (and purged items accounted for). */
   trailItems?: number;
   /** The operators' recorded re-anchorings (`logs reanchor`): anchors before the newest are not checked. */
@@ -121,7 +123,7 @@ function countKind(prefix: 'rows' | 'findings', stored: number, recorded: number
  * skipped: a checkpoint moved forward, say, which the digest chain cannot see (it covers what was
  * stored, not what was not).
  */
-async function unexplainedSteps(store: AuditStore, sequenceMax: number): Promise<{ machine: string; service: string; file_name: string; line: number; sequence: string; prev_seq: string }[]> {
+async function unexplainedSteps(store: Sql, sequenceMax: number): Promise<{ machine: string; service: string; file_name: string; line: number; sequence: string; prev_seq: string }[]> {
   const { rows } = await store.query<{ machine: string; service: string; file_name: string; line: number; sequence: string; prev_seq: string; prev_line: number }>(
     `WITH steps AS (
        SELECT machine, service, file_name, line, sequence,
@@ -165,7 +167,7 @@ interface TrailPage {
   purged: Map<string, Tombstone[]>;
 }
 
-async function trailPage(store: AuditStore, batches: BatchRow[]): Promise<TrailPage> {
+async function trailPage(store: Sql, batches: BatchRow[]): Promise<TrailPage> {
   const page: TrailPage = { items: new Map(), tombstones: new Map(), purged: new Map() };
   const push = <T>(map: Map<string, T[]>, key: string, value: T) => map.set(key, [...(map.get(key) ?? []), value]);
   const ids = (service: string) => batches.filter((b) => b.machine === '' && b.service === service).map((b) => b.id);
@@ -218,7 +220,18 @@ function checkTrailEntry(batch: BatchRow, source: TrailSource, page: TrailPage, 
   return held;
 }
 
-export async function verifyStore(store: AuditStore, options: { key?: DigestKey; anchors?: Anchor[]; onProgress?: (batches: number) => void; sequenceMax?: number } & AnchorRequirement = {}): Promise<StoreVerification> {
+export type VerifyOptions = { key?: DigestKey; anchors?: Anchor[]; onProgress?: (batches: number) => void; sequenceMax?: number } & AnchorRequirement;
+
+/**
+ * Verifies the store as of one moment: every query in one read-only REPEATABLE READ transaction, so
+ * events the receiver commits, an ingest run or a purge going on meanwhile are simply not seen (not
+ * half-seen as stray rows).
+ */
+export function verifyStore(store: Pick<AuditStore, 'transaction'>, options: VerifyOptions = {}): Promise<StoreVerification> {
+  return store.transaction((sql) => verifySnapshot(sql, options), { snapshot: true });
+}
+
+async function verifySnapshot(store: Sql, options: VerifyOptions): Promise<StoreVerification> {
   const { key, anchors = [] } = options;
   const result: StoreVerification = { ok: true, keyed: false, batches: 0, rows: 0, anchorsChecked: 0, problems: [], ...(options.offline ? { offline: true as const } : {}) };
   let omitted = 0;
@@ -302,6 +315,9 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
     options.onProgress?.(result.batches);
   }
 
+  // Entries newer than the newest anchor are held by the chain alone until the next ingest run anchors them.
+  const newest = Math.max(0, ...anchors.map((a) => a.batches));
+  if (anchors.length > 0 && result.batches > newest) result.unanchored = result.batches - newest;
   const dbStoreId = (await store.query<{ store_id: string }>('SELECT store_id FROM audit_store LIMIT 1').catch(() => ({ rows: [] }))).rows[0]?.store_id;
   const foreign = anchors.find((a) => a.storeId !== undefined && a.storeId !== dbStoreId);
   if (foreign) {
@@ -309,8 +325,8 @@ export async function verifyStore(store: AuditStore, options: { key?: DigestKey;
   }
   for (const problemOfLog of options.anchorProblems ?? []) problem(problemOfLog);
   for (const anchor of anchors) {
+    if (anchor.batches === 0) continue; // the empty chain: every chain begins with it, so it proves nothing
     result.anchorsChecked++;
-    if (anchor.batches === 0) continue; // the empty chain: every chain begins with it
     const at = digestAt.get(anchor.batches);
     if (anchor.batches > result.batches) {
       problem({ kind: 'truncated', detail: `${anchor.source} recorded a chain of ${anchor.batches} batches (head ${anchor.chainHead.slice(0, 16)}…); the store has ${result.batches}: the newest batches were deleted` });

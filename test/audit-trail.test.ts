@@ -86,7 +86,8 @@ for (const kind of ['postgres', 'embedded'] as const) {
 
 let bed: Testbed;
 test('setup: a worker on the real dev server, its store a PostgreSQL schema of its own', async () => {
-  bed = await startTestbed(await devServer());
+  // The worker's own retention policy: a purge may not delete more (the retention test asks for exactly this).
+  bed = await startTestbed(await devServer(), { rawConfig: { auditTrail: { retentionDays: 30, legalHold: { users: ['LAB\\Held'], apps: ['Board Pack'] } } } });
 });
 
 test('the receiver answers 202 only once the event is committed; reposts are no-ops; a store outage is a 503', async () => {
@@ -454,6 +455,15 @@ test('retention: the purge deletes only expired events and screenshots not under
 
     const policy = { retentionDays: 30, legalHold: { users: ['lab\\held'], apps: ['Board Pack'] } };
     const purge = (id: string) => env.client.workflow.execute('purgeAuditTrail', { taskQueue: bed.taskQueue, workflowId: id, args: [{ policy, configuredBy: 'auditor@test via the test' }] }) as Promise<PurgeResult>;
+    // Whoever can start a workflow (a Temporal operator) cannot purge more than the worker's configuration allows.
+    for (const looser of [{ retentionDays: 1, legalHold: policy.legalHold }, { retentionDays: 30, legalHold: { users: [], apps: ['Board Pack'] } }]) {
+      const wipe = env.client.workflow.execute('purgeAuditTrail', { taskQueue: bed.taskQueue, workflowId: `purge-${randomUUID()}`, args: [{ policy: looser, configuredBy: 'an operator' }] });
+      await assert.rejects(wipe, (err: Error & { cause?: { cause?: { type?: string; message?: string } } }) => {
+        assert.equal(err.cause?.cause?.type, 'ConfigInvalid');
+        assert.match(err.cause?.cause?.message ?? '', /^refused: the purge asks to (keep 1 days, this worker's auditTrail\.retentionDays is 30|lift the legal hold on LAB\\Held \(auditTrail\.legalHold\)); a purge may not delete more/);
+        return true;
+      });
+    }
     const result = await purge(`purge-${randomUUID()}`);
     assert.equal(result.eventsDeleted, 2, 'the expired event and the old screenshot event');
     assert.equal(result.screenshotsDeleted, 1);
