@@ -19,7 +19,7 @@ export async function notAnchored(store: Sql, last: AnchorEntry | undefined, anc
   if (!last) {
     // Audit.qs events may come before the first ingest run; ingested log batches may not come without an anchor.
     return found?.log_batches
-      ? `the store holds ${batches} chain entries with ingested log rows, but the anchor file ${anchorFile} holds no anchor: it was deleted or moved, or auditSecurityLog.anchorFile changed`
+      ? `the store holds ${batches} chain entries with ingested log rows, but the anchor file ${anchorFile} holds no anchor: it was deleted or moved, auditSecurityLog.anchorFile changed, or this worker's anchorFile is not the share the other workers use (it must be one file for all of them)`
       : undefined;
   }
   const since = `the last anchor (#${last.n}, ${last.at}, ${last.batches} batches, head ${last.chainHead.slice(0, 16)}…)`;
