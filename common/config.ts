@@ -94,6 +94,23 @@ const trustedProxyList = z
     }
   });
 
+const TRUST_ANY_REFUSED =
+  "believes X-Forwarded-For from anyone who reaches the receiver's port, so a client picks its own IP and is never rate limited: list the proxy's addresses or CIDR ranges instead, e.g. [127.0.0.1] or ['10.0.0.0/8']";
+
+/** eventApi.trustProxy: false (the default), or the proxies to believe. */
+const trustProxySetting = z
+  .unknown()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value === null || value === false) return false as const;
+    if (value === true || typeof value === 'number') {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} ${TRUST_ANY_REFUSED}` });
+      return z.NEVER;
+    }
+    return value;
+  })
+  .pipe(z.union([z.literal(false), trustedProxyList]));
+
 const temporalSchema = z.strictObject({
   address: z.string().min(1).default('127.0.0.1:7233'),
   namespace: z.string().min(1).default('default'),
@@ -204,8 +221,10 @@ const eventApiSchema = z.strictObject({
     })
     .prefault({})
     .refine((tls) => !tls.enable || (tls.cert && tls.key), { message: 'enable is true: set cert and key (PEM files of the HTTPS certificate and its private key)' }),
-  // Fastify's trustProxy: take the client IP (rate limit, logs) from X-Forwarded-For.
-  trustProxy: z.union([z.boolean(), z.number().int().min(0).max(32), trustedProxyList]).default(false),
+  // Take the client IP (rate limit, logs) from X-Forwarded-For, but only when the request comes
+  // from one of these proxy addresses or CIDR ranges. `true` and hop counts believe whoever reaches
+  // the port directly (they choose their own IP, and are never rate limited): refused.
+  trustProxy: trustProxySetting,
 });
 
 const auditSecurityLogSchema = z.strictObject({

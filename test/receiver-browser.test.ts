@@ -53,7 +53,7 @@ test('a hub page posts an event cross-origin over HTTPS with the token; a page f
   const config = parseConfig(
     {
       ...bed.config,
-      eventApi: { apiToken: TOKEN, cors: { allowedOrigins: [hub.origin] }, tls: { enable: true, cert: path.join(certDir, 'server.pem'), key: path.join(certDir, 'server_key.pem') } },
+      eventApi: { apiToken: TOKEN, rateLimitPerMinute: 3, cors: { allowedOrigins: [hub.origin] }, tls: { enable: true, cert: path.join(certDir, 'server.pem'), key: path.join(certDir, 'server_key.pem') } },
     },
     { source: 'test', baseDir: bed.dir },
   );
@@ -72,14 +72,14 @@ test('a hub page posts an event cross-origin over HTTPS with the token; a page f
       const outcome = await page.evaluate(
         async ({ url, token, body }) => {
           let text: string;
-          let result: { status?: number; body?: unknown; error?: string };
+          let result: { status?: number; body?: unknown; error?: string; retryAfter?: string | null };
           try {
             const response = await fetch(`${url}/api/v1/audit-event`, {
               method: 'POST',
               headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'X-Audit-QS-Version': '0.4.0' },
               body: JSON.stringify(body),
             });
-            result = { status: response.status, body: await response.json() };
+            result = { status: response.status, body: await response.json(), retryAfter: response.headers.get('Retry-After') };
             text = `POST ${url}/api/v1/audit-event -> ${response.status}\n${JSON.stringify(result.body, null, 2)}`;
           } catch (err) {
             result = { error: String(err) };
@@ -109,6 +109,14 @@ test('a hub page posts an event cross-origin over HTTPS with the token; a page f
     assert.match(String(refused.error), /Failed to fetch/, 'the browser refuses the cross-origin post');
     assert.ok(console.some((line) => line.startsWith('[other-origin]') && /CORS policy/.test(line)), console.join('\n'));
     await assert.rejects(env.client.workflow.getHandle(`screenshot-${foreign.eventId}`).describe(), /not found/i, 'nothing started');
+
+    // Over the rate limit, the page's script can read when to try again (Retry-After is exposed to it).
+    let limited: Awaited<ReturnType<typeof post>> | undefined;
+    for (let i = 0; i < 5 && limited?.status !== 429; i++) {
+      limited = await post(hub.origin, 'hub-rate-limited', { ...screenshotEvent(bed.qlik.url('/tempcontent/again.png'), 'UserDirectory=LAB; UserId=browser'), type: 'navigation.sheet.loaded', payload: {} });
+    }
+    assert.equal(limited?.status, 429, JSON.stringify(limited));
+    assert.match(String(limited?.retryAfter), /^\d+$/, 'Retry-After readable cross-origin');
   } finally {
     writeFileSync(path.join(ARTIFACTS, 'receiver-browser-console.log'), `${console.join('\n')}\n`);
     hub.close();

@@ -174,10 +174,61 @@ test('behind a reverse proxy (trustProxy), the rate limit counts each client IP;
   assert.deepEqual([(await spoof('10.0.0.1')).status, (await spoof('10.0.0.2')).status, (await spoof('10.0.0.3')).status], [202, 202, 429]);
   await direct.app.close();
 
-  const hops = await receiverWith({ rateLimitPerMinute: 1, trustProxy: 1 });
-  const hop = (ip: string) => raw(hops.port, 'POST', '/api/v1/audit-event', { 'x-forwarded-for': ip }, event());
-  assert.deepEqual([(await hop('10.0.0.1')).status, (await hop('10.0.0.2')).status, (await hop('10.0.0.1')).status], [202, 202, 429], 'a hop count');
-  await hops.app.close();
+  // A proxy is configured, but this client reaches the port directly and forges the header: not believed.
+  const elsewhere = await receiverWith({ rateLimitPerMinute: 2, trustProxy: ['10.9.9.9'] });
+  const forged = (ip: string) => raw(elsewhere.port, 'POST', '/api/v1/audit-event', { 'x-forwarded-for': ip }, event());
+  assert.deepEqual([(await forged('10.0.0.1')).status, (await forged('10.0.0.2')).status, (await forged('10.0.0.3')).status], [202, 202, 429]);
+  // /metrics is rate-limited too (guessing the token there is as slow as anywhere).
+  const metricsGuess = await Promise.all([1, 2, 3].map(() => raw(elsewhere.port, 'GET', '/metrics')));
+  assert.deepEqual(metricsGuess.map((r) => r.status), [429, 429, 429], 'the same client IP, over its limit');
+  await elsewhere.app.close();
+});
+
+test('slow clients: a body trickled byte by byte is cut off within seconds, and 200 idle sockets do not stop a normal client', async () => {
+  const r = await receiverWith({ rateLimitPerMinute: 10_000 });
+  const event = JSON.stringify({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'navigation.sheet.loaded', payload: {} });
+  const { connect } = await import('node:net');
+  const sockets = Array.from({ length: 200 }, (_, i) => {
+    const socket = connect(r.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    // Half the sockets send headers and then nothing; half send nothing at all.
+    if (i % 2 === 0) socket.write(`POST /api/v1/audit-event HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${event.length}\r\n\r\n{`);
+    return socket;
+  });
+  const started = Date.now();
+  const normal = await raw(r.port, 'POST', '/api/v1/audit-event', {}, event);
+  assert.equal(normal.status, 202);
+  assert.ok(Date.now() - started < 2000, `a normal client is answered at once (${Date.now() - started} ms)`);
+
+  // One byte a second: the request must be complete within the request timeout, else it is cut off.
+  const trickle = connect(r.port, '127.0.0.1');
+  const closed = new Promise<{ after: number; answer: string }>((resolve) => {
+    let answer = '';
+    trickle.on('data', (d) => (answer += d));
+    trickle.on('error', () => undefined);
+    trickle.on('close', () => resolve({ after: Date.now() - began, answer }));
+  });
+  const began = Date.now();
+  trickle.write(`POST /api/v1/audit-event HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${event.length}\r\n\r\n`);
+  const drip = setInterval(() => trickle.writable && trickle.write(' '), 1000);
+  const { after, answer } = await closed;
+  clearInterval(drip);
+  assert.ok(after < 13_000, `cut off after ${after} ms`);
+  assert.match(answer, /^HTTP\/1\.1 408/, 'answered 408 Request Timeout before the socket is closed');
+  for (const socket of sockets) socket.destroy();
+  await r.app.close();
+});
+
+test('a body that is not JSON is a 400 naming the content type to send', async () => {
+  const r = await receiverWith({});
+  const xml = await raw(r.port, 'POST', '/api/v1/audit-event', { 'content-type': 'application/xml' }, '<event/>');
+  assert.equal(xml.status, 400);
+  assert.deepEqual(JSON.parse(xml.body), { status: 'error', error: 'the body must be JSON: send Content-Type: application/json' });
+  // text/plain is read as text (as Butler SOS's Fastify does): not an object, so a 400 naming the body.
+  const plain = await raw(r.port, 'POST', '/api/v1/audit-event', { 'content-type': 'text/plain' }, 'hello');
+  assert.equal(plain.status, 400);
+  assert.deepEqual(JSON.parse(plain.body).fields, ['(body)']);
+  await r.app.close();
 });
 
 test('the Audit.qs version is counted per version and warned about once a minute when untested; never refused', async () => {
@@ -208,7 +259,10 @@ test('config: CORS origins and trusted proxies are checked at load, naming the e
   assert.throws(() => load({ cors: { allowedOrigins: ['qlik.example.com'] } }), /eventApi\.cors\.allowedOrigins\[0\]: 'qlik\.example\.com' is not an origin: write the hub's scheme and host/);
   assert.throws(() => load({ cors: { allowedOrigins: ['https://qlik.example.com/hub'] } }), /allowedOrigins\[0\]: 'https:\/\/qlik\.example\.com\/hub' is not an origin/);
   assert.deepEqual(load({ trustProxy: '10.0.0.0/8, 192.168.1.7' }).eventApi.trustProxy, ['10.0.0.0/8', '192.168.1.7']);
-  assert.equal(load({ trustProxy: 2 }).eventApi.trustProxy, 2);
+  for (const anyone of [2, true]) {
+    assert.throws(() => load({ trustProxy: anyone }), /eventApi\.trustProxy: (2|true) believes X-Forwarded-For from anyone who reaches the receiver's port, so a client picks its own IP and is never rate limited: list the proxy's addresses or CIDR ranges instead/);
+  }
+  assert.equal(load({}).eventApi.trustProxy, false);
   assert.throws(() => load({ trustProxy: ['10.0.0.0/33'] }), /eventApi\.trustProxy: '10\.0\.0\.0\/33' is not an IP address or CIDR range/);
   assert.throws(() => load({ tls: { enable: true } }), /eventApi\.tls: enable is true: set cert and key/);
 });

@@ -62,14 +62,14 @@ function corsOrigin(allowed: readonly string[]) {
 }
 
 /**
- * Fastify's trustProxy, except a hop count: Fastify trusts no hop for a number (it cannot check who
- * the nearest proxy is), so we trust the nearest `hops` addresses — right only when the receiver is
- * reachable through the proxy alone; the README prefers the proxy's address.
+ * Slow clients (SPEC 4): a connection that sends nothing for CONNECTION_IDLE_MS is closed; the
+ * headers must arrive within HEADERS_TIMEOUT_MS and the whole request (a body trickled byte by byte)
+ * within REQUEST_TIMEOUT_MS, else 408 and the socket is closed. An Audit.qs event is a few KB.
  */
-function trustProxyOption(value: Config['eventApi']['trustProxy']) {
-  if (typeof value !== 'number') return value;
-  return (_address: string, hop: number) => hop < value;
-}
+export const REQUEST_TIMEOUT_MS = 10_000;
+const HEADERS_TIMEOUT_MS = 5_000;
+const CONNECTION_IDLE_MS = 15_000;
+const TIMEOUT_CHECK_MS = 1_000;
 
 export async function createReceiver(options: ReceiverOptions): Promise<FastifyInstance> {
   const { config, client, taskQueue } = options;
@@ -84,10 +84,18 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     // event, and every line about an event carries its eventId instead.
     childLoggerFactory: (logger) => logger,
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: trustProxyOption(eventApi.trustProxy),
+    // Only the configured proxies' X-Forwarded-For is believed (config refuses `true` and hop counts).
+    trustProxy: eventApi.trustProxy,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_IDLE_MS,
+    keepAliveTimeout: 5_000,
     // Typed as a plain HTTP server: the routes below do not depend on the transport.
-    ...((options.tls ? { https: { cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca, passphrase: options.tls.passphrase } } : {}) as object),
+    // Node checks the request and headers timeouts every connectionsCheckingInterval (30 s by default).
+    ...((options.tls
+      ? { https: { cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca, passphrase: options.tls.passphrase, connectionsCheckingInterval: TIMEOUT_CHECK_MS } }
+      : { http: { connectionsCheckingInterval: TIMEOUT_CHECK_MS } }) as object),
   }) as unknown as FastifyInstance;
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
   const versions = createVersionTracker((version) =>
     options.logger.warn({ auditQsVersion: version, tested: TESTED_AUDIT_QS_RANGE.text }, `Audit.qs ${version} is outside the versions this receiver was tested with; events are still accepted`),
   );
@@ -103,6 +111,8 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, 'receiver error');
     if (isEventRoute(request)) metrics.count(undefined, 'invalid');
+    // SPEC 4: a body that is not JSON is a 400 (Fastify says 415 for the content type).
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(400).send({ status: 'error', error: 'the body must be JSON: send Content-Type: application/json' });
     const message = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `body larger than ${BODY_LIMIT_BYTES} bytes` : err.message;
     return reply.code(status).send({ status: 'error', error: status === 500 ? 'internal error' : message });
   });
@@ -112,14 +122,15 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     origin: corsOrigin(eventApi.cors.allowedOrigins),
     methods: ['GET', 'POST'],
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Audit-QS-Version'],
+    // A browser's script may read only the headers named here: Audit.qs needs when to retry a 429/503.
+    exposedHeaders: ['Retry-After'],
     maxAge: PREFLIGHT_MAX_AGE_SECONDS,
   });
 
   await app.register(rateLimit, {
     max: eventApi.rateLimitPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (request) => request.ip,
-    allowList: (request) => request.routeOptions.url === '/metrics',
+    keyGenerator: (request) => request.ip, // /metrics too: guessing the token there is rate-limited as well
     // Thrown by the plugin, so it reaches the error handler above as an error with this message.
     errorResponseBuilder: (request, context) => ({
       statusCode: 429,
