@@ -162,10 +162,15 @@ const screenshotsSchema = z
   fastPathMs: z.number().int().min(0).max(8000).default(5000),
   addInImageMetadata: z.strictObject({ enable: z.boolean().default(false), fields: metadataFieldsSchema }).prefault({}),
   allowedImageDownloadHosts: list(allowedHost),
+  // The paths an event's screenshot URL may name (after an optional virtual-proxy prefix): where
+  // Qlik's Printing Service renders images. Anything else is blocked before any ticket or request.
+  allowedImagePaths: list(z.string().regex(/^\//, "expected a path that begins with '/', e.g. /tempcontent/"), ['/tempcontent/']),
   storageTargets: list(storageTargetSchema, [{ enable: true, type: 'flat', directory: './var/screenshots' }]),
   auth: z
     .strictObject({
       mode: z.enum(['none', 'qpsTicket', 'userTicket']).default('userTicket'),
+      // userTicket mode: only users of these directories get a ticket (empty: any but INTERNAL, never INTERNAL).
+      allowedUserDirectories: list(z.string().trim().min(1)),
       qps: z
         .strictObject({
           host: hostName.default('localhost'),

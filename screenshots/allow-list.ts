@@ -24,3 +24,17 @@ export class AllowList {
     return host !== undefined && this.hosts.has(host) ? undefined : 'host-not-allowed';
   }
 }
+
+/**
+ * Only where Qlik's Printing Service renders images (SPEC 3.3): the event's own URL — not a redirect
+ * hop, which keeps the host rule only — must name a path under one of `allowed` (default
+ * `/tempcontent/`), after an optional virtual-proxy prefix. A `/qrs/…` or hub URL on an allowed host
+ * would otherwise be fetched with the user's ticket. Compared after the URL parser has resolved
+ * `..` and `%2e%2e`, case-insensitively (Qlik's paths are).
+ */
+export function imagePathAllowed(url: URL, virtualProxyPrefix: string, allowed: readonly string[]): boolean {
+  const path = url.pathname.toLowerCase();
+  const prefix = virtualProxyPrefix ? `/${virtualProxyPrefix.toLowerCase()}` : '';
+  const rest = prefix && path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
+  return allowed.some((p) => rest.startsWith(p.toLowerCase()));
+}

@@ -40,6 +40,13 @@ function planIdentity(event: ScreenshotEvent, settings: ScreenshotsConfig): Capt
     return { status: 'ok', mode, eventUser, ticketUser: { userDirectory: qps.userDirectory, userId: qps.userId }, virtualProxy: qps.virtualProxy, policy };
   }
   if (!eventUser) return skip('identity-unparseable', user ? `cannot get a ticket for user '${user.slice(0, 64)}'` : 'the event names no user (payload.context.user)');
+  // Qlik's service accounts (INTERNAL\sa_repository, …) are never impersonated on an event's word.
+  const directory = eventUser.userDirectory.toLowerCase();
+  if (directory === 'internal') return skip('directory-not-allowed', `INTERNAL\\${eventUser.userId.slice(0, 64)} is a Qlik service account: userTicket mode never redeems a ticket for it`);
+  const allowed = settings.auth.allowedUserDirectories;
+  if (allowed.length > 0 && !allowed.some((d) => d.toLowerCase() === directory)) {
+    return skip('directory-not-allowed', `user directory ${eventUser.userDirectory.slice(0, 64)} is not in screenshots.auth.allowedUserDirectories`);
+  }
   const vp = virtualProxyFromUrl(event.payload.event.screenshotUrl);
   if (!vp.ok) return skip('virtual-proxy-invalid', `virtual proxy '${vp.value.slice(0, 64)}' in the screenshot URL is not valid`);
   return { status: 'ok', mode, eventUser, ticketUser: eventUser, virtualProxy: vp.prefix, policy };

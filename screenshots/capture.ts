@@ -8,7 +8,8 @@ import type { ScreenshotsConfig } from '../common/config';
 import { permanent } from '../common/failures';
 import type { Logger } from '../common/logger';
 import type { ScreenshotResult } from '../common/screenshot-result';
-import { AllowList } from './allow-list';
+import { AllowList, imagePathAllowed } from './allow-list';
+import { virtualProxyFromUrl } from './virtual-proxy';
 import { downloadScreenshot, type DownloadOutcome, type DownloadRequest } from './download';
 import type { DownloadIdentity, QlikDownloader } from './qlik-download';
 import { cropPng, inImageSlot, withMetadataHeader, type CropApplied, type RawImage } from './image';
@@ -63,9 +64,10 @@ export class ScreenshotCapture {
     }
 
     const url = new URL(event.payload.event.screenshotUrl);
-    const firstBlock = this.allowList.check(url);
+    const vp = virtualProxyFromUrl(url.href);
+    const firstBlock = this.allowList.check(url) ?? (imagePathAllowed(url, vp.ok ? vp.prefix : '', this.settings.allowedImagePaths) ? undefined : 'path-not-allowed');
     if (firstBlock) {
-      log.warn(`download blocked reason=${firstBlock} host=${url.hostname}`);
+      log.warn(`download blocked reason=${firstBlock} host=${url.hostname}${firstBlock === 'path-not-allowed' ? ' (screenshots.allowedImagePaths)' : ''}`);
       return { workflowId, status: 'blocked', reason: firstBlock, savedPaths: [] };
     }
 

@@ -68,6 +68,40 @@ test('userTicket: the virtual proxy comes from the URL; an invalid one is skippe
   assert.equal(bed.qlik.issuedTickets.length, ticketsBefore);
 });
 
+test('userTicket: a Qlik service account (INTERNAL) named in an event never gets a ticket; allowedUserDirectories narrows further', async () => {
+  const bed = await startTestbed(await devServer(), { auth: { allowedUserDirectories: ['LAB', 'acme'] } });
+  for (const [user, reason] of [
+    ['INTERNAL\\sa_repository', /^INTERNAL\\sa_repository is a Qlik service account: userTicket mode never redeems a ticket for it$/],
+    ['UserDirectory=internal; UserId=sa_scheduler', /^INTERNAL\\sa_scheduler is a Qlik service account/],
+    ['OTHER\\jdoe', /^user directory OTHER is not in screenshots\.auth\.allowedUserDirectories$/],
+  ] as const) {
+    const ticketsBefore = bed.qlik.issuedTickets.length;
+    const path = `/tempcontent/dir-${user.length}.png`;
+    const { result, handle } = await capture(bed, screenshotEvent(bed.qlik.url(path), user));
+    assert.deepEqual([result.status, result.reason], ['skipped', 'directory-not-allowed'], user);
+    assert.equal(bed.qlik.issuedTickets.length, ticketsBefore, `no ticket for ${user}`);
+    assert.equal(bed.qlik.requests.filter((r) => r.path.startsWith(path)).length, 0, `no download for ${user}`);
+    // The why is in the run's history (the identity step's result), for whoever opens it in the Web UI.
+    const payloads = [...JSON.stringify((await handle.fetchHistory()).events).matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1] as string, 'base64').toString('utf8'));
+    const detail = payloads.map((p) => /"detail":"((?:[^"\\]|\\.)*)"/.exec(p)?.[1]).find(Boolean);
+    assert.match(JSON.parse(`"${detail}"`), reason, user);
+  }
+  assert.equal((await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/acme.png'), 'ACME\\jdoe'))).result.status, 'stored', 'directories compared case-insensitively');
+});
+
+test('only the Printing Service’s images: a /qrs/ or hub URL on an allowed host is blocked before any ticket or request', async () => {
+  const bed = await startTestbed(await devServer(), { allowedImagePaths: ['/tempcontent/'] });
+  for (const path of ['/qrs/app/full', '/hub/stream/everyone', '/analytics/qrs/about', '/tempcontent/../qrs/user', '/tempcontent/%2e%2e/qrs/user', '/qps/user/LAB/admin']) {
+    const ticketsBefore = bed.qlik.issuedTickets.length;
+    const { result } = await capture(bed, screenshotEvent(bed.qlik.url(path), 'LAB\\prober'));
+    assert.deepEqual([result.status, result.reason], ['blocked', 'path-not-allowed'], path);
+    assert.equal(bed.qlik.issuedTickets.length, ticketsBefore, `no ticket for ${path}`);
+  }
+  for (const path of ['/tempcontent/a.png', '/analytics/tempcontent/b.png', '/TempContent/c.png']) {
+    assert.equal((await capture(bed, screenshotEvent(bed.qlik.url(path), 'LAB\\viewer'))).result.status, 'stored', path);
+  }
+});
+
 test('qpsTicket: the configured user and virtual proxy are used whatever the event says', async () => {
   const bed = await startTestbed(await devServer(), {
     auth: { mode: 'qpsTicket', qps: { userDirectory: 'INTERNAL', userId: 'sa_scheduler', virtualProxy: 'analytics' } },

@@ -69,6 +69,8 @@ export async function startTestbed(
       qlik: { cert: pki().files },
       screenshots: {
         allowedImageDownloadHosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
+        // The simulated Qlik serves images anywhere; the Printing Service rule is tested on its own.
+        allowedImagePaths: ['/'],
         storageTargets: [
           { type: 'flat', directory: path.join(dir, 'a') },
           { type: 'flat', directory: path.join(dir, 'b') },
