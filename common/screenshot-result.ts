@@ -1,7 +1,7 @@
 // What one screenshot capture ends with (SPEC 3.4): the captureScreenshot result and the
 // `qlik-audit screenshot --wait` output. Shared by the workflow, its activities and the client.
 
-export type SkipReason = 'identity-unparseable' | 'virtual-proxy-invalid' | 'screenshots-disabled' | 'no-storage-target' | 'directory-not-allowed';
+export type SkipReason = 'identity-unparseable' | 'virtual-proxy-invalid' | 'screenshots-disabled' | 'no-storage-target' | 'directory-not-allowed' | 'no-active-session';
 export type BlockReason = 'missing-location' | 'max-redirects' | 'invalid-location' | 'invalid-scheme' | 'host-not-allowed' | 'path-not-allowed';
 
 export interface ScreenshotResult {

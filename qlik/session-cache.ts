@@ -68,6 +68,11 @@ export class SessionCache {
     return this.cache.size;
   }
 
+  /** The cached session without touching its age or recency (to tell our sessions from the user's). */
+  peek(key: string): CachedSession | undefined {
+    return this.cache.peek(key);
+  }
+
   get(key: string): CachedSession | undefined {
     return this.cache.get(key);
   }

@@ -98,6 +98,11 @@ export class ScreenshotCapture {
     if (outcome.kind === 'unauthorized') {
       throw permanent('DownloadRejected', `image host ${outcome.host} answered ${outcome.status} (auth mode none sends no ticket)`);
     }
+    if (outcome.kind === 'no-session') {
+      log.info('skipped: the user named in the event has no live Qlik session (no ticket redeemed)');
+      await removeTempFiles(targets, baseName, tag);
+      return { workflowId, status: 'skipped', reason: 'no-active-session', savedPaths: [] };
+    }
     if (outcome.kind === 'blocked') {
       log.warn(`redirect blocked reason=${outcome.reason} host=${outcome.host}`);
       await removeTempFiles(targets, baseName, tag);

@@ -40,6 +40,8 @@ export interface DownloadRequest {
 
 export type DownloadOutcome =
   | { kind: 'blocked'; reason: BlockReason; host: string; hop: number }
+  /** userTicket mode: the user has no live Qlik session of their own, so no ticket was redeemed. */
+  | { kind: 'no-session' }
   | { kind: 'unauthorized'; status: number; host: string }
   | {
       kind: 'image';

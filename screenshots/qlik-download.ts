@@ -11,6 +11,11 @@ import { createMutualTlsAgent, createPlainAgent } from '../qlik/mtls-agent';
 import { deleteQpsSession } from '../qlik/qps-session';
 import { redeemQpsTicket, type QpsEndpoint } from '../qlik/qps-ticket';
 import { SessionCache, sessionKey } from '../qlik/session-cache';
+import { userSessionIds } from '../qlik/qps-user-sessions';
+import { LRUCache } from 'lru-cache';
+
+/** How long a user seen signed in is taken as signed in (seconds: a burst of screenshots, not a day). */
+const SIGNED_IN_TTL_MS = 30_000;
 import { downloadScreenshot, type DownloadOutcome, type DownloadRequest, type SessionCookie } from './download';
 
 export type DownloadIdentity = Extract<CaptureIdentity, { status: 'ok' }>;
@@ -24,6 +29,10 @@ export class QlikDownloader {
   /** DELETEs under way, awaited at worker shutdown. */
   private readonly closing = new Set<Promise<void>>();
   private readonly cacheEnabled: boolean;
+  /** Users seen signed in (userTicket mode), for a short while: a burst of one user's screenshots asks QPS once. */
+  private readonly signedIn = new LRUCache<string, true>({ max: 1000, ttl: SIGNED_IN_TTL_MS });
+  /** Session ids being closed at QPS: ours, not the user's. */
+  private readonly closingIds = new Set<string>();
 
   constructor(
     private readonly qlik: QlikConfig,
@@ -52,9 +61,11 @@ export class QlikDownloader {
   /** Closes a proxy session at QPS (in the background; awaited by close()). */
   private closeSession(sessionId: string, parts: { host: string; virtualProxy: string; userDirectory: string; userId: string }, reason: string): void {
     const { host, virtualProxy, userDirectory, userId } = parts;
-    const closed = deleteQpsSession(this.qpsEndpoint(virtualProxy), sessionId).then((status) =>
-      this.logger.info({ reason, host, virtualProxy, userDirectory, userId, qpsStatus: status }, 'qlik session closed'),
-    );
+    this.closingIds.add(sessionId);
+    const closed = deleteQpsSession(this.qpsEndpoint(virtualProxy), sessionId).then((status) => {
+      this.closingIds.delete(sessionId);
+      this.logger.info({ reason, host, virtualProxy, userDirectory, userId, qpsStatus: status }, 'qlik session closed');
+    });
     this.closing.add(closed);
     void closed.finally(() => this.closing.delete(closed));
   }
@@ -82,6 +93,16 @@ export class QlikDownloader {
     const cached = new Set<string>();
     const tracked: DownloadRequest = { ...request, onSessionCookie: (cookie) => opened.push(cookie) };
     let refused: DownloadOutcome | undefined;
+
+    // userTicket mode acts as whoever the event names, and any Qlik user can post an event: only a
+    // user who is signed in to Qlik on that virtual proxy right now (a session that is not ours) gets one.
+    if (identity.mode === 'userTicket' && !this.signedIn.get(key)) {
+      progress({ step: 'asking QPS whether the user is signed in' });
+      const ours = new Set([this.sessions.peek(key)?.sessionId, ...this.closingIds].filter((id): id is string => id !== undefined));
+      const theirs = (await userSessionIds(this.qpsEndpoint(identity.virtualProxy), user, request.signal)).filter((id) => !ours.has(id));
+      if (theirs.length === 0) return { kind: 'no-session' };
+      this.signedIn.set(key, true);
+    }
 
     try {
       // Bounded: at most two fresh tickets, and a few cached sessions refused along the way.

@@ -89,6 +89,23 @@ test('userTicket: a Qlik service account (INTERNAL) named in an event never gets
   assert.equal((await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/acme.png'), 'ACME\\jdoe'))).result.status, 'stored', 'directories compared case-insensitively');
 });
 
+test('userTicket: a ticket only for a user signed in to Qlik: an administrator named in another user’s event, not signed in, is skipped with no ticket', async () => {
+  const bed = await startTestbed(await devServer());
+  bed.qlik.signedOut.add('lab\\admin');
+  const ticketsBefore = bed.qlik.issuedTickets.length;
+  const path = '/analytics/tempcontent/admin-view.png';
+  const { result } = await capture(bed, screenshotEvent(bed.qlik.url(path), 'LAB\\Admin'));
+  assert.deepEqual([result.status, result.reason, result.savedPaths], ['skipped', 'no-active-session', []]);
+  assert.equal(bed.qlik.issuedTickets.length, ticketsBefore, 'no ticket redeemed');
+  assert.equal(bed.qlik.requests.filter((r) => r.path.startsWith(path)).length, 0, 'nothing downloaded');
+  assert.deepEqual(bed.qlik.userLookups.at(-1), { userDirectory: 'LAB', userId: 'Admin', virtualProxy: 'analytics' }, 'asked on the URL’s virtual proxy');
+
+  // A user who is signed in gets the screenshot; a burst of theirs asks QPS once.
+  const lookups = bed.qlik.userLookups.length;
+  for (const n of [1, 2, 3]) assert.equal((await capture(bed, screenshotEvent(bed.qlik.url(`/tempcontent/signed-in-${n}.png`), 'LAB\\anna'))).result.status, 'stored');
+  assert.equal(bed.qlik.userLookups.length, lookups + 1);
+});
+
 test('only the Printing Service’s images: a /qrs/ or hub URL on an allowed host is blocked before any ticket or request', async () => {
   const bed = await startTestbed(await devServer(), { allowedImagePaths: ['/tempcontent/'] });
   for (const path of ['/qrs/app/full', '/hub/stream/everyone', '/analytics/qrs/about', '/tempcontent/../qrs/user', '/tempcontent/%2e%2e/qrs/user', '/qps/user/LAB/admin']) {

@@ -1,6 +1,7 @@
 // A simulated Qlik Sense at the network boundary, for tests and the demo. Real HTTPS servers on
 // loopback addresses (127.0.0.x are distinct hosts), with real client-certificate checks:
-//   - QPS on 127.0.0.1: POST /qps[/vp]/ticket, DELETE /qps[/vp]/session/{id}; demands the client cert
+//   - QPS on 127.0.0.1: POST /qps[/vp]/ticket, DELETE /qps[/vp]/session/{id}, GET /qps[/vp]/user/{dir}/{id}
+//     (the user's sessions: a browser session unless the test signed the user out); demands the client cert
 //   - the Qlik proxy on 127.0.0.1: redeems `qlikTicket` once, sets X-Qlik-Session[-vp] cookies,
 //     serves images only to a valid ticket or session
 //   - content hosts on 127.0.0.2, 127.0.0.3, … (for redirect chains), no auth
@@ -79,6 +80,10 @@ export class SimulatedQlik {
   readonly issuedTickets: { userDirectory: string; userId: string; virtualProxy: string }[] = [];
   readonly issuedSessions: { id: string; userDirectory: string; userId: string; virtualProxy: string }[] = [];
   readonly routes = new Map<string, Route>();
+  /** Users (`DIR\\id`, lower case) with no browser session of their own: not signed in to Qlik. */
+  readonly signedOut = new Set<string>();
+  /** Every QPS user-session lookup (GET /qps[/vp]/user/{dir}/{id}). */
+  readonly userLookups: { userDirectory: string; userId: string; virtualProxy: string }[] = [];
   /** Fault injection for QPS ticket requests. */
   readonly faults = { ticketStatuses: [] as number[], ticketFailureRate: 0, ticketDelayMs: 0, refuseUsers: new Set<string>() };
   /** What QPS was asked and how many of those answers were injected faults. */
@@ -188,11 +193,24 @@ export class SimulatedQlik {
 
   private handleQps(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'https://x');
-    const match = /^\/qps(?:\/([^/]+))?\/(ticket|session\/([^/]+))$/.exec(url.pathname);
+    const match = /^\/qps(?:\/([^/]+))?\/(ticket|session\/([^/]+)|user\/([^/]+)\/([^/]+))$/.exec(url.pathname);
     const xrf = url.searchParams.get('Xrfkey');
     if (!match) return this.json(res, 404, { error: 'not found' });
     if (!xrf || xrf.length !== 16 || req.headers['x-qlik-xrfkey'] !== xrf) return this.json(res, 403, { error: 'Xrfkey mismatch' });
     const virtualProxy = match[1] ?? '';
+    if (req.method === 'GET' && match[4] && match[5]) {
+      // The user's proxy sessions on this virtual proxy: their own browser's (unless signed out), and
+      // those opened with tickets for them (ours among them).
+      const userDirectory = decodeURIComponent(match[4]);
+      const userId = decodeURIComponent(match[5]);
+      this.userLookups.push({ userDirectory, userId, virtualProxy });
+      const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+      const browser = this.signedOut.has(`${userDirectory}\\${userId}`.toLowerCase())
+        ? []
+        : [{ UserDirectory: userDirectory, UserId: userId, SessionId: `browser-${virtualProxy || 'default'}-${userDirectory}-${userId}`, Attributes: [] }];
+      const opened = [...this.sessions].filter(([, s]) => same(s.userDirectory, userDirectory) && same(s.userId, userId) && s.virtualProxy === virtualProxy);
+      return this.json(res, 200, [...browser, ...opened.map(([id, s]) => ({ UserDirectory: s.userDirectory, UserId: s.userId, SessionId: id, Attributes: [] }))]);
+    }
     if (req.method === 'DELETE' && match[3]) {
       const id = decodeURIComponent(match[3]);
       this.deletedSessions.push(id);
