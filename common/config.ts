@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import semver from 'semver';
 import { z } from 'zod';
 import { canonicalHostName } from './host-names';
 import { describeIssues } from './validation';
@@ -204,11 +205,21 @@ const screenshotsSchema = z
     }
   });
 
+/** The Audit.qs versions Butler SOS 15 takes events from: ours by default. */
+export const DEFAULT_AUDIT_QS_RANGE = '>=0.3.0 <0.5.0';
+
 const eventApiSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8181),
   apiToken: z.string().default(''),
+  // Butler SOS's keys: requests per minute per client IP (rateLimitPerMinute, the earlier key, still accepted).
+  rateLimit: z.strictObject({ enable: z.boolean().default(true), maxPerMinute: z.number().int().positive().optional() }).prefault({}),
   rateLimitPerMinute: z.number().int().positive().default(300),
+  // The Audit.qs versions this receiver takes events from (a semver range; Butler SOS 15's by default).
+  compatibleAuditQsVersions: z
+    .string()
+    .refine((range) => semver.validRange(range) !== null, "expected a semver range, e.g. '>=0.3.0 <0.6.0'")
+    .default(DEFAULT_AUDIT_QS_RANGE),
   cors: z
     .strictObject({
       // Butler SOS key. The Qlik hub origins Audit.qs posts from; '*' = any; [] or null = CORS off.

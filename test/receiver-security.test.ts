@@ -165,7 +165,7 @@ test('behind a reverse proxy (trustProxy), the rate limit counts each client IP;
   assert.deepEqual([(await from('10.0.0.1')).status, (await from('10.0.0.1')).status], [202, 202]);
   const limited = await from('10.0.0.1');
   assert.equal(limited.status, 429);
-  assert.match(JSON.parse(limited.body).error, /at most 2 requests per minute per client IP \(eventApi\.rateLimitPerMinute\); 10\.0\.0\.1/);
+  assert.match(JSON.parse(limited.body).error, /at most 2 requests per minute per client IP \(eventApi\.rateLimit\.maxPerMinute\); 10\.0\.0\.1/);
   assert.equal((await from('10.0.0.2')).status, 202, 'another user behind the same proxy');
   await proxied.app.close();
 
@@ -223,7 +223,7 @@ test('a body that is not JSON is a 400 naming the content type to send', async (
   const r = await receiverWith({});
   const xml = await raw(r.port, 'POST', '/api/v1/audit-event', { 'content-type': 'application/xml' }, '<event/>');
   assert.equal(xml.status, 400);
-  assert.deepEqual(JSON.parse(xml.body), { status: 'error', error: 'the body must be JSON: send Content-Type: application/json' });
+  assert.deepEqual({ ...JSON.parse(xml.body), receivedAt: undefined }, { status: 'error', receivedAt: undefined, outcome: 'dropped', reason: 'Schema validation failed', error: 'the body must be JSON: send Content-Type: application/json' });
   // text/plain is read as text (as Butler SOS's Fastify does): not an object, so a 400 naming the body.
   const plain = await raw(r.port, 'POST', '/api/v1/audit-event', { 'content-type': 'text/plain' }, 'hello');
   assert.equal(plain.status, 400);
@@ -231,25 +231,90 @@ test('a body that is not JSON is a 400 naming the content type to send', async (
   await r.app.close();
 });
 
-test('the Audit.qs version is counted per version and warned about once a minute when untested; never refused', async () => {
+test('the Audit.qs version handshake as Butler SOS does it: 422 outside the range, the header first (its first value), none accepted with a warning per IP a minute', async () => {
   const r = await receiverWith({});
-  const post = (version: string | undefined, sourceVersion: string) =>
-    raw(r.port, 'POST', '/api/v1/audit-event', version ? { 'x-audit-qs-version': version } : {}, JSON.stringify({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'navigation.sheet.loaded', source: { kind: 'qlik-sense-extension', name: 'audit-qs', version: sourceVersion }, payload: {} }));
-  assert.equal((await post('0.4.0', '0.4.0')).status, 202);
-  assert.equal((await post('9.0.0', '0.4.0')).status, 202, 'the header wins; an untested version is accepted');
-  assert.equal((await post('9.0.0', '0.4.0')).status, 202);
-  assert.equal((await post(undefined, '0.3.1')).status, 202);
-  assert.equal((await post('not a version', '0.4.0')).status, 202);
-  const warnings = r.logs.filter((l) => l.auditQsVersion === '9.0.0' && l.level === 'warn');
-  assert.equal(warnings.length, 1, 'one warning per version per minute');
-  assert.match(String(warnings[0]?.msg), /outside the versions this receiver was tested with/);
-  assert.equal(r.logs.filter((l) => l.level === 'warn' && l.auditQsVersion === '0.4.0').length, 0);
+  const event = (source?: object) => JSON.stringify({ ...screenshotEvent('https://127.0.0.1/x.png'), type: 'navigation.sheet.loaded', source, payload: {} });
+  const post = (headers: Record<string, string | string[]>, source?: object) => raw(r.port, 'POST', '/api/v1/audit-event', headers as Record<string, string>, event(source));
+  const audit = (version: string) => ({ kind: 'qlik-sense-extension', name: 'audit-qs', version });
+
+  assert.equal((await post({ 'x-audit-qs-version': '0.3.0' })).status, 202);
+  assert.equal((await post({}, audit('0.4.2'))).status, 202, 'no header: source.version');
+  const old = await post({ 'x-audit-qs-version': '0.2.0' }, audit('0.4.0'));
+  assert.equal(old.status, 422, 'the header wins over source.version');
+  const body = JSON.parse(old.body);
+  assert.deepEqual({ ...body, receivedAt: undefined, eventId: undefined }, {
+    status: 'error',
+    receivedAt: undefined,
+    outcome: 'dropped',
+    reason: 'Incompatible Audit.qs version',
+    details: { butlerSosVersion: body.details.butlerSosVersion, auditQsVersion: '0.2.0', compatible: false, compatibleAuditQsVersions: '>=0.3.0 <0.5.0', message: body.details.message },
+    error: `${body.details.message} (eventApi.compatibleAuditQsVersions)`,
+    eventId: undefined,
+    fields: ['source.version'],
+  });
+  assert.match(body.details.message, /^qlik-audit \d+\.\d+\.\d+ is not compatible with Audit\.qs 0\.2\.0\. Compatible Audit\.qs versions: >=0\.3\.0 <0\.5\.0\.$/);
+  assert.equal((await post({ 'x-audit-qs-version': ['0.3.0', '0.2.0'] })).status, 202, 'a header sent twice counts by its first value');
+  assert.equal((await post({ 'x-audit-qs-version': '0.5.0' })).status, 422);
+  assert.equal((await post({ 'x-audit-qs-version': '0.5.0-rc.1' })).status, 422, 'a pre-release');
+  const invalid = await post({ 'x-audit-qs-version': '0.5' });
+  assert.deepEqual([invalid.status, JSON.parse(invalid.body).details.message], [422, 'Invalid Audit.qs version format: "0.5".']);
+
+  // No version at all: accepted, and warned about once a minute per client IP.
+  for (let i = 0; i < 3; i++) assert.equal((await post({})).status, 202);
+  const warnings = r.logs.filter((l) => l.level === 'warn' && /without version info/.test(String(l.msg)));
+  assert.equal(warnings.length, 1, 'one warning per IP per minute');
+  assert.equal(warnings[0]?.missingVersionCount, 1);
+
+  // Audit.qs's "Test connection" learns whether its version is taken.
+  const test = async (version?: string) => JSON.parse((await raw(r.port, 'GET', '/api/v1/test-connection', version ? { 'x-audit-qs-version': version } : {})).body);
+  const ok = await test('0.3.0');
+  assert.deepEqual([ok.status, ok.auditQsVersion, ok.compatible, ok.service], ['ok', '0.3.0', true, 'qlik-audit']);
+  assert.match(ok.butlerSosVersion, /^qlik-audit \d+\.\d+\.\d+$/);
+  assert.ok(Math.abs(Date.parse(ok.timestamp) - Date.now()) < 60_000);
+  assert.deepEqual([(await test('0.2.0')).compatible, (await test()).compatible, (await test()).auditQsVersion], [false, false, null]);
+
   const metrics = await (await fetch(`${r.base}/metrics`)).text();
-  assert.match(metrics, /qlik_audit_receiver_audit_qs_version_total\{version="9\.0\.0"\} 2/);
-  assert.match(metrics, /qlik_audit_receiver_audit_qs_version_total\{version="0\.3\.1"\} 1/);
+  assert.match(metrics, /qlik_audit_receiver_audit_qs_version_total\{version="0\.2\.0"\} 1/);
+  assert.match(metrics, /qlik_audit_receiver_audit_qs_version_total\{version="unknown"\} 3/);
   assert.match(metrics, /qlik_audit_receiver_audit_qs_version_total\{version="invalid"\} 1/);
-  assert.match(metrics, /qlik_audit_receiver_events_total\{type="navigation\.sheet\.loaded",outcome="stored"\} 5/);
   await r.app.close();
+
+  // A newer Audit.qs release is let in by configuration.
+  const newer = await receiverWith({ compatibleAuditQsVersions: '>=0.3.0 <0.6.0' });
+  assert.equal((await raw(newer.port, 'POST', '/api/v1/audit-event', { 'x-audit-qs-version': '0.5.0' }, event())).status, 202);
+  await newer.app.close();
+});
+
+test('every answer is Butler SOS’s — status, receivedAt, outcome, reason, details — with ours beside it', async () => {
+  const r = await receiverWith({ apiToken: TOKEN, rateLimit: { maxPerMinute: 6 } });
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const good = { ...screenshotEvent('https://127.0.0.1/x.png'), type: 'navigation.sheet.loaded', payload: {} };
+  const send = async (headers: Record<string, string>, body: unknown) => {
+    const res = await raw(r.port, 'POST', '/api/v1/audit-event', headers, typeof body === 'string' ? body : JSON.stringify(body));
+    const parsed = JSON.parse(res.body);
+    assert.ok(Math.abs(Date.parse(parsed.receivedAt) - Date.now()) < 60_000, 'receivedAt on every answer');
+    return { code: res.status, status: parsed.status, outcome: parsed.outcome, reason: parsed.reason, details: parsed.details, fields: parsed.fields };
+  };
+  const cases: [string, Record<string, string>, unknown, object][] = [
+    ['accepted', auth, good, { code: 202, status: 'accepted', outcome: 'processed' }],
+    ['no token', {}, good, { code: 401, status: 'error', outcome: 'dropped', reason: 'Unauthorized' }],
+    ['shape', auth, { ...good, type: undefined }, { code: 400, status: 'error', outcome: 'dropped', reason: 'Schema validation failed', fields: ['type'] }],
+    ['constraint', auth, { ...good, eventId: 'not-a-uuid' }, { code: 422, status: 'error', outcome: 'dropped', reason: 'One or more constraint violations' }],
+    ['payload rule', auth, { ...screenshotEvent('javascript:alert(1)') }, { code: 422, status: 'error', outcome: 'dropped', reason: 'Payload validation failed' }],
+  ];
+  for (const [name, headers, body, expected] of cases) {
+    const got = await send(headers, body);
+    const picked = Object.fromEntries(Object.keys(expected).map((k) => [k, got[k as keyof typeof got]]));
+    assert.deepEqual(picked, expected, name);
+    if (name === 'shape') assert.equal(got.details.errors[0].instancePath, '/type', 'details.errors as Butler SOS lists them');
+  }
+  let limited;
+  for (let i = 0; i < 6 && limited?.code !== 429; i++) limited = await send(auth, good);
+  assert.deepEqual([limited?.code, limited?.status, limited?.outcome, limited?.reason], [429, 'error', 'dropped', 'Rate limit exceeded']);
+  await r.app.close();
+  const unlimited = await receiverWith({ rateLimit: { enable: false } });
+  for (let i = 0; i < 3; i++) assert.equal((await raw(unlimited.port, 'POST', '/api/v1/audit-event', {}, JSON.stringify(good))).headers['x-ratelimit-limit'], undefined);
+  await unlimited.app.close();
 });
 
 test('config: CORS origins and trusted proxies are checked at load, naming the entry', () => {

@@ -29,7 +29,9 @@ test('202 only after Temporal accepted the start; the screenshot is then capture
   const event = screenshotEvent(bed.qlik.url('/tempcontent/recv-1.png'), 'LAB\\recv');
   const answer = await receiver.post(event);
   assert.equal(answer.status, 202);
-  assert.deepEqual(answer.body, { status: 'accepted', eventId: event.eventId, workflowId: `screenshot-${event.eventId}` });
+  const { receivedAt, ...rest } = answer.body as { receivedAt: string };
+  assert.ok(Math.abs(Date.parse(receivedAt) - Date.now()) < 60_000, 'receivedAt: when the receiver took it (ISO 8601)');
+  assert.deepEqual(rest, { status: 'accepted', outcome: 'processed', eventId: event.eventId, workflowId: `screenshot-${event.eventId}` }, 'Butler SOS’s answer, and ours');
   const handle = env.client.workflow.getHandle(`screenshot-${event.eventId}`);
   await handle.describe(); // exists the moment 202 was sent
   assert.equal((await handle.result()).status, 'stored');
@@ -61,7 +63,7 @@ test('other event types are stored, then acknowledged with workflowId null, and 
   const other = { ...screenshotEvent('https://127.0.0.1/x.png'), type: 'object.visibility.changed', payload: { anything: true } };
   const answer = await receiver.post(other);
   assert.equal(answer.status, 202);
-  assert.deepEqual(answer.body, { status: 'accepted', eventId: other.eventId, workflowId: null });
+  assert.deepEqual({ ...answer.body, receivedAt: undefined }, { status: 'accepted', receivedAt: undefined, outcome: 'processed', eventId: other.eventId, workflowId: null });
   const custom = await receiver.post({ ...other, eventId: randomUUID(), type: 'event.my-extension.clicked' });
   assert.equal(custom.status, 202);
   const metrics = await (await fetch(`${receiver.base}/metrics`)).text();

@@ -1,55 +1,67 @@
-// Which Audit.qs versions post to us (header X-Audit-QS-Version, else `source.version`): logged with
-// each event, counted in metrics, and warned about (once a minute per version) when outside the range
-// this receiver was tested with. Never a reason to refuse an event.
+// The Audit.qs version handshake, as Butler SOS does it (SPEC 4): the version is the first value of
+// the X-Audit-QS-Version header (a repeated or comma-joined header counts by its first), else the
+// event's `source.version`. Outside eventApi.compatibleAuditQsVersions (default Butler SOS 15's
+// `>=0.3.0 <0.5.0`) — or not a plain semantic version — an event is refused (422); with no version at
+// all it is accepted, and that is warned about at most once a minute per client IP.
+import { LRUCache } from 'lru-cache';
+import semver from 'semver';
+export { DEFAULT_AUDIT_QS_RANGE } from '../../common/config';
 
-/** Audit.qs versions this receiver was tested with: Butler SOS 15's compatibility range (>=0.3.0 <0.5.0). */
-export const TESTED_AUDIT_QS_RANGE = { from: [0, 3, 0], below: [0, 5, 0], text: '>=0.3.0 <0.5.0' } as const;
-const VERSION = /^v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,6}))?(?:[-+][0-9A-Za-z.-]{1,32})?$/;
 /** At most this many distinct versions get their own metrics label; the rest count as `other`. */
 const MAX_LABELS = 20;
-const WARN_EVERY_MS = 60_000;
+const MISSING_WARN_WINDOW_MS = 60_000;
 
-export interface AuditQsVersionTracker {
-  /** The version to log and count: `unknown`, a well-formed version, or `invalid`. */
-  observe(header: string | string[] | undefined, sourceVersion: unknown): string;
-  /** Label for the metric: the version, or `other` beyond the first MAX_LABELS distinct ones. */
-  label(version: string): string;
+/** The version Audit.qs says it is, or null when it says none. */
+export function auditQsVersionOf(header: string | string[] | undefined, sourceVersion?: unknown): string | null {
+  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim();
+  if (first) return first;
+  return typeof sourceVersion === 'string' && sourceVersion.trim() !== '' ? sourceVersion.trim() : null;
 }
 
-/** -1, 0, 1 as a < b, a = b, a > b. */
-function compare(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0) ? -1 : 1;
-  return 0;
+export interface VersionVerdict {
+  compatible: boolean;
+  /** Why, in one line (for logs and the 422's details). */
+  message: string;
 }
 
-function inTestedRange(version: number[]): boolean {
-  return compare(version, TESTED_AUDIT_QS_RANGE.from) >= 0 && compare(version, TESTED_AUDIT_QS_RANGE.below) < 0;
+/** A version against the range: pre-releases and anything that is not x.y.z are not compatible. */
+export function checkAuditQsVersion(version: string, range: string, us: string): VersionVerdict {
+  if (!semver.valid(version)) return { compatible: false, message: `Invalid Audit.qs version format: "${version.slice(0, 40)}".` };
+  return semver.satisfies(version, range)
+    ? { compatible: true, message: `${us} is compatible with Audit.qs ${version}.` }
+    : { compatible: false, message: `${us} is not compatible with Audit.qs ${version}. Compatible Audit.qs versions: ${range}.` };
 }
 
-export function createVersionTracker(warn: (version: string) => void, now: () => number = Date.now): AuditQsVersionTracker {
-  const labels = new Set<string>();
-  const lastWarned = new Map<string, number>();
+export interface MissingVersionWarnings {
+  /** Called for each event without a version; warns at most once per window per client IP, with the count since. */
+  note(ip: string): void;
+}
+
+/** Per client IP, bounded, forgotten after 15 min without such an event. */
+export function missingVersionWarnings(warn: (ip: string, count: number, windowSeconds: number) => void, now: () => number = Date.now): MissingVersionWarnings {
+  const state = new LRUCache<string, { lastWarned: number; count: number }>({ max: 10_000, ttl: 15 * 60_000, ttlAutopurge: false });
   return {
-    observe(header, sourceVersion) {
-      const raw = (Array.isArray(header) ? header[0] : header) ?? (typeof sourceVersion === 'string' ? sourceVersion : undefined);
-      if (raw === undefined || raw.trim() === '') return 'unknown';
-      const match = VERSION.exec(raw.trim());
-      if (!match) return 'invalid';
-      const version = raw.trim();
-      if (!inTestedRange([Number(match[1]), Number(match[2]), Number(match[3] ?? 0)])) {
-        const last = lastWarned.get(version);
-        if (last === undefined || now() - last >= WARN_EVERY_MS) {
-          if (lastWarned.size > 1000) lastWarned.clear(); // bounded, whatever clients send
-          lastWarned.set(version, now());
-          warn(version);
-        }
+    note(ip) {
+      const entry = state.get(ip) ?? { lastWarned: -Infinity, count: 0 };
+      entry.count++;
+      if (now() - entry.lastWarned >= MISSING_WARN_WINDOW_MS) {
+        warn(ip, entry.count, MISSING_WARN_WINDOW_MS / 1000);
+        entry.lastWarned = now();
+        entry.count = 0;
       }
-      return version;
+      state.set(ip, entry);
     },
-    label(version) {
-      if (labels.has(version)) return version;
-      if (labels.size < MAX_LABELS) return labels.add(version), version;
-      return 'other';
-    },
+  };
+}
+
+/** Metrics labels for versions: the first MAX_LABELS distinct ones, then `other` (clients choose the values). */
+export function versionLabels(): (version: string | null) => string {
+  const labels = new Set<string>();
+  return (version) => {
+    if (version === null) return 'unknown';
+    if (!semver.valid(version)) return 'invalid';
+    if (labels.has(version)) return version;
+    if (labels.size < MAX_LABELS) return labels.add(version), version;
+    return 'other';
   };
 }

@@ -8,8 +8,10 @@
 // Order of checks: CORS preflight (answered first: a browser sends no token with it), rate limit,
 // the bearer token on whatever route the router matched, then the envelope.
 // Status codes: 400 bad envelope, 401 bad/missing token, 413 too large, 422 rule broken (with the
-// failing field paths), 429 rate limit, 503 Temporal or the audit store unreachable (with Retry-After),
-// 500 Temporal misconfigured (the body names the cause and the fix).
+// failing field paths) or an incompatible Audit.qs version, 429 rate limit, 503 Temporal or the audit
+// store unreachable (with Retry-After), 500 Temporal misconfigured (the body names the cause and the fix).
+// Every answer is Butler SOS's — {status, receivedAt, outcome, reason?, details?} with its reason
+// strings — beside ours: eventId, workflowId, error, fields.
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
@@ -21,7 +23,8 @@ import { eventRow } from '../../store/audit-events';
 import type { EventWriter } from '../../store/event-writer';
 import { startCaptureScreenshot } from '../start-screenshot';
 import { classifyTemporalError } from '../temporal-errors';
-import { createVersionTracker, TESTED_AUDIT_QS_RANGE } from './audit-qs-version';
+import { auditQsVersionOf, checkAuditQsVersion, missingVersionWarnings, versionLabels } from './audit-qs-version';
+import { PRODUCT_VERSION } from '../../common/product-version';
 import { bearerTokenChecker } from './bearer-token';
 import { createReceiverMetrics, type EventOutcome, type ReceiverMetrics } from './metrics';
 import type { ReceiverTls } from './tls';
@@ -71,6 +74,28 @@ const HEADERS_TIMEOUT_MS = 5_000;
 const CONNECTION_IDLE_MS = 15_000;
 const TIMEOUT_CHECK_MS = 1_000;
 
+/** Butler SOS's part of every answer: what happened to the event, and why, in its words. */
+interface Contract {
+  outcome: 'processed' | 'dropped' | 'error';
+  reason?: string;
+  details?: object;
+}
+
+/** Sends Butler SOS's answer ({status, receivedAt, outcome, reason?, details?}) with ours beside it. */
+function answer(reply: FastifyReply, code: number, contract: Contract, ours: object): FastifyReply {
+  return reply.code(code).send({
+    status: code >= 400 ? 'error' : 'accepted',
+    receivedAt: new Date().toISOString(),
+    outcome: contract.outcome,
+    ...(contract.reason ? { reason: contract.reason } : {}),
+    ...(contract.details ? { details: contract.details } : {}),
+    ...ours,
+  });
+}
+
+/** Butler SOS tells a broken payload rule ("Payload validation failed") from an envelope constraint (UUIDs, lengths, the type). */
+const isPayloadRule = (field: string) => field.startsWith('payload.') && field !== 'payload.context.appId';
+
 export async function createReceiver(options: ReceiverOptions): Promise<FastifyInstance> {
   const { config, client, taskQueue } = options;
   const { eventApi } = config;
@@ -96,25 +121,32 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
       : { http: { connectionsCheckingInterval: TIMEOUT_CHECK_MS } }) as object),
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = HEADERS_TIMEOUT_MS;
-  const versions = createVersionTracker((version) =>
-    options.logger.warn({ auditQsVersion: version, tested: TESTED_AUDIT_QS_RANGE.text }, `Audit.qs ${version} is outside the versions this receiver was tested with; events are still accepted`),
+  const us = `qlik-audit ${PRODUCT_VERSION}`;
+  const range = eventApi.compatibleAuditQsVersions;
+  const label = versionLabels();
+  const missing = missingVersionWarnings((ip, count, windowSeconds) =>
+    options.logger.warn({ ip, missingVersionCount: count, windowSeconds }, 'Received audit event(s) without version info (X-Audit-QS-Version or source.version): accepted; upgrade Audit.qs'),
   );
   const isEventRoute = (request: FastifyRequest) => request.routeOptions.url === AUDIT_EVENT_ROUTE;
 
-  const reject = (reply: FastifyReply, status: number, type: string | undefined, outcome: EventOutcome, body: object) => {
+  const reject = (reply: FastifyReply, status: number, type: string | undefined, outcome: EventOutcome, contract: Contract, body: object) => {
     metrics.count(type, outcome);
-    return reply.code(status).send({ status: 'error', ...body });
+    return answer(reply, status, contract, body);
   };
 
   // Errors Fastify raises itself (body too large, bad JSON, wrong content type) keep their 4xx status.
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, 'receiver error');
-    if (isEventRoute(request)) metrics.count(undefined, 'invalid');
+    if (isEventRoute(request) && status !== 429) metrics.count(undefined, 'invalid');
     // SPEC 4: a body that is not JSON is a 400 (Fastify says 415 for the content type).
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(400).send({ status: 'error', error: 'the body must be JSON: send Content-Type: application/json' });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return answer(reply, 400, { outcome: 'dropped', reason: 'Schema validation failed' }, { error: 'the body must be JSON: send Content-Type: application/json' });
+    }
+    if (status === 429) return answer(reply, 429, { outcome: 'dropped', reason: 'Rate limit exceeded' }, { error: err.message });
+    if (status === 400) return answer(reply, 400, { outcome: 'dropped', reason: 'Schema validation failed' }, { error: err.message });
     const message = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `body larger than ${BODY_LIMIT_BYTES} bytes` : err.message;
-    return reply.code(status).send({ status: 'error', error: status === 500 ? 'internal error' : message });
+    return answer(reply, status, { outcome: 'error', reason: status === 500 ? 'Internal error while processing event' : 'An unexpected error occurred' }, { error: status === 500 ? 'internal error' : message });
   });
 
   // Registered first, so a preflight is answered before the rate limit and the token check.
@@ -127,14 +159,15 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     maxAge: PREFLIGHT_MAX_AGE_SECONDS,
   });
 
-  await app.register(rateLimit, {
-    max: eventApi.rateLimitPerMinute,
+  const perMinute = eventApi.rateLimit.maxPerMinute ?? eventApi.rateLimitPerMinute;
+  if (eventApi.rateLimit.enable) await app.register(rateLimit, {
+    max: perMinute,
     timeWindow: 60_000,
     keyGenerator: (request) => request.ip, // /metrics too: guessing the token there is rate-limited as well
     // Thrown by the plugin, so it reaches the error handler above as an error with this message.
     errorResponseBuilder: (request, context) => ({
       statusCode: 429,
-      message: `rate limit exceeded: at most ${context.max} requests per minute per client IP (eventApi.rateLimitPerMinute); ${request.ip} may send again in ${Math.ceil(context.ttl / 1000)} s`,
+      message: `rate limit exceeded: at most ${context.max} requests per minute per client IP (eventApi.rateLimit.maxPerMinute); ${request.ip} may send again in ${Math.ceil(context.ttl / 1000)} s`,
     }),
     onExceeded: () => metrics.count(undefined, 'rate-limited'),
   });
@@ -149,26 +182,60 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
       ...existing, // the rate limit first: guessing tokens is rate-limited too
       async (request: FastifyRequest, reply: FastifyReply) => {
         if (tokenOk(request.headers.authorization)) return;
-        return reject(reply, 401, undefined, 'unauthorized', { error: 'missing or wrong bearer token: send "Authorization: Bearer <eventApi.apiToken>"' });
+        return reject(reply, 401, undefined, 'unauthorized', { outcome: 'dropped', reason: 'Unauthorized' }, { error: 'missing or wrong bearer token: send "Authorization: Bearer <eventApi.apiToken>"' });
       },
     ];
   });
 
-  app.get('/api/v1/test-connection', async () => ({ status: 'ok', service: 'qlik-audit', message: 'qlik-audit event receiver is reachable' }));
+  // Audit.qs's "Test connection": whether its version is one we take events from (the header only, as Butler SOS).
+  app.get('/api/v1/test-connection', async (request) => {
+    const auditQsVersion = auditQsVersionOf(request.headers['x-audit-qs-version']);
+    const verdict = auditQsVersion ? checkAuditQsVersion(auditQsVersion, range, us) : undefined;
+    if (!verdict?.compatible) request.log.warn({ ip: request.ip, auditQsVersion }, auditQsVersion ? `Connection test from incompatible Audit.qs version: ${verdict?.message}` : 'Connection test without Audit.qs version info');
+    return {
+      status: 'ok',
+      message: 'qlik-audit event receiver is reachable',
+      timestamp: new Date().toISOString(),
+      butlerSosVersion: us, // the field Audit.qs shows; we are not Butler SOS, and say so
+      service: 'qlik-audit',
+      version: PRODUCT_VERSION,
+      auditQsVersion,
+      compatible: verdict?.compatible ?? false,
+      compatibleAuditQsVersions: range,
+    };
+  });
 
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   app.post(AUDIT_EVENT_ROUTE, async (request, reply) => {
-    const version = versions.observe(request.headers['x-audit-qs-version'], (request.body as { source?: { version?: unknown } } | null)?.source?.version);
-    metrics.countVersion(versions.label(version));
+    const body = request.body as { source?: { version?: unknown }; type?: unknown; eventId?: unknown } | null;
+    const version = auditQsVersionOf(request.headers['x-audit-qs-version'], body?.source?.version);
+    metrics.countVersion(label(version));
     const validated = validateAuditEvent(request.body);
     if (!validated.ok) {
       const { status, type, eventId, fields, error } = validated;
       request.log.info({ eventId, eventType: type, auditQsVersion: version, status, fields }, 'event refused');
-      return reject(reply, status, type, 'invalid', { error, ...(eventId ? { eventId } : {}), fields });
+      const contract: Contract =
+        status === 400
+          ? { outcome: 'dropped', reason: 'Schema validation failed', details: { errors: fields.map((f) => ({ instancePath: f === '(body)' ? '' : `/${f.replaceAll('.', '/')}`, message: error })) } }
+          : { outcome: 'dropped', reason: fields.every(isPayloadRule) ? 'Payload validation failed' : 'One or more constraint violations', details: { errors: fields.map((f) => ({ field: f, message: error })) } };
+      return reject(reply, status, type, 'invalid', contract, { error, ...(eventId ? { eventId } : {}), fields });
     }
     const event = validated.event;
     const { eventId, type } = event;
+    // The version handshake, after the envelope (as Butler SOS): outside the range, or not x.y.z, refused.
+    if (version === null) missing.note(request.ip);
+    else {
+      const verdict = checkAuditQsVersion(version, range, us);
+      if (!verdict.compatible) {
+        request.log.warn({ eventId, eventType: type, ip: request.ip, auditQsVersion: version }, `Dropped audit event from incompatible Audit.qs version: ${verdict.message}`);
+        return reject(reply, 422, type, 'invalid', { outcome: 'dropped', reason: 'Incompatible Audit.qs version', details: { butlerSosVersion: us, auditQsVersion: version, compatible: false, compatibleAuditQsVersions: range, message: verdict.message } }, {
+          error: `${verdict.message} (eventApi.compatibleAuditQsVersions)`,
+          eventId,
+          fields: ['source.version'],
+        });
+      }
+    }
     // Fields on each line rather than a child logger: a pino child per event costs more than the event's validation.
     const ids = { eventId, eventType: type, auditQsVersion: version };
     const log = request.log;
@@ -181,12 +248,12 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
         const cause = (err as Error).message.split('\n')[0];
         log.warn({ ...ids, err: cause }, 'the audit store did not commit the event');
         reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-        return reject(reply, 503, type, 'store-unavailable', { error: `the audit store is unavailable; retry later (${cause})`, eventId });
+        return reject(reply, 503, type, 'store-unavailable', { outcome: 'dropped', reason: 'Audit store unavailable' }, { error: `the audit store is unavailable; retry later (${cause})`, eventId });
       }
       metrics.observeStore((performance.now() - started) / 1000);
       metrics.count(type, stored ? 'stored' : 'duplicate');
       log.info(ids, stored ? 'event stored' : 'event stored before (repost)');
-      return reply.code(202).send({ status: 'accepted', eventId, workflowId: null });
+      return answer(reply, 202, { outcome: 'processed' }, { eventId, workflowId: null });
     }
     const workflowId = screenshotWorkflowId(eventId);
     const started = performance.now();
@@ -205,15 +272,15 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
       if (cause.transient) {
         log.warn({ ...ids, workflowId, grpcStatus: cause.code, err: cause.message }, 'Temporal did not accept the workflow start');
         reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-        return reject(reply, 503, type, 'temporal-unavailable', { error: `Temporal is unreachable or overloaded; retry later (${cause.message})`, eventId });
+        return reject(reply, 503, type, 'temporal-unavailable', { outcome: 'dropped', reason: 'Temporal unavailable' }, { error: `Temporal is unreachable or overloaded; retry later (${cause.message})`, eventId });
       }
       log.error({ ...ids, workflowId, grpcStatus: cause.code }, cause.message);
-      return reject(reply, 500, type, 'temporal-misconfigured', { error: cause.message, eventId });
+      return reject(reply, 500, type, 'temporal-misconfigured', { outcome: 'error', reason: 'Internal error while processing event' }, { error: cause.message, eventId });
     }
     metrics.observeStart((performance.now() - started) / 1000);
     metrics.count(type, 'accepted');
     log.info({ ...ids, workflowId, ...(options.eagerStart ? { eager } : {}) }, 'screenshot workflow started');
-    return reply.code(202).send({ status: 'accepted', eventId, workflowId });
+    return answer(reply, 202, { outcome: 'processed' }, { eventId, workflowId });
   });
 
   return app;
