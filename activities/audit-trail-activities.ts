@@ -50,6 +50,7 @@ export function createAuditTrailActivities({ logger, config }: ActivityDeps, get
       sha256: result?.sha256,
       bytes: result?.bytes,
       contentType: result?.contentType,
+      sessionVerified: result?.sessionVerified,
       startedAt,
       finishedAt: new Date().toISOString(),
     }, digestKey).catch((err: unknown) => {

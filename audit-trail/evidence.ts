@@ -50,7 +50,7 @@ export interface EvidenceSummary {
   zipSha256: string;
 }
 
-const TIMELINE_COLUMNS = ['time', 'source', 'type', 'app', 'detail', 'user', 'eventId', 'workflowId', 'status', 'files', 'sha256', 'machine', 'service', 'file', 'line', 'sequence', 'checksumValid', 'headerOk'];
+const TIMELINE_COLUMNS = ['time', 'source', 'reportedBy', 'type', 'app', 'detail', 'user', 'eventId', 'workflowId', 'status', 'sessionVerified', 'files', 'sha256', 'machine', 'service', 'file', 'line', 'sequence', 'checksumValid', 'headerOk'];
 const ROW_COLUMNS = [
   'machine', 'service', 'file_name', 'line', 'sequence', 'ts_text', 'ts_utc', 'product_version', 'hostname', 'event_id', 'description', 'proxy_session_id',
   'proxy_package_id', 'request_sequence_id', 'user_directory', 'user_id', 'object_id', 'object_name', 'security_class', 'client_host_address',
@@ -99,7 +99,11 @@ function readme(options: EvidenceOptions, summary: Omit<EvidenceSummary, 'manife
     '',
     'Contents',
     `  timeline.jsonl, timeline.csv   ${summary.entries} entries, oldest first: Audit.qs events (what the user did in the`,
-    '                                 app), screenshots (what they saw) and AuditSecurity rows (what Qlik Sense recorded)',
+    '                                 app), screenshots (what they saw) and AuditSecurity rows (what Qlik Sense recorded).',
+    '                                 reportedBy says whose word each is: "browser" (Audit.qs events, and the screenshots',
+    "                                 they asked for: claims a user's browser made, which anyone holding the event API's",
+    '                                 token could make) or "qlik" (rows of Qlik\'s own log). sessionVerified: whether QPS',
+    '                                 said the user named was signed in to Qlik when the screenshot was taken (userTicket mode)',
     `  screenshots/                   ${summary.screenshots} screenshot file(s), each with its JSON sidecar (sha256 taken at download)`,
     ...(summary.screenshotsMissing.length ? [`                                 ${summary.screenshotsMissing.length} file(s) listed in the timeline were not found where they were stored (screenshots/MISSING.txt)`] : []),
     `  security-log/rows.csv          ${summary.securityRows} AuditSecurity row(s) with checksum_valid (Qlik's SHA-1 row checksum`,

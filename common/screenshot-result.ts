@@ -12,6 +12,8 @@ export interface ScreenshotResult {
   sha256?: string;
   bytes?: number;
   contentType?: string;
+  /** userTicket mode: QPS said the user named in the event was signed in (the event itself is the browser's claim). */
+  sessionVerified?: boolean;
 }
 
 export type AuthMode = 'none' | 'qpsTicket' | 'userTicket';

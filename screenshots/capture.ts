@@ -55,12 +55,14 @@ export class ScreenshotCapture {
     const { targets } = this;
     const startedAt = Date.now();
     const baseName = screenshotBaseName(event);
+    // userTicket mode stores only after QPS said the named user is signed in (qlik-download.ts).
+    const verified = identity.mode === 'userTicket' ? { sessionVerified: true } : {};
 
     const earlier = await findStoredScreenshot(targets, baseName, event.eventId);
     if (earlier) {
       log.info({ savedPaths: earlier.paths }, 'screenshot already stored by an earlier attempt');
       const { sha256, bytes, contentType } = earlier.sidecar;
-      return { workflowId, status: 'stored', savedPaths: earlier.paths, sha256, bytes, contentType };
+      return { workflowId, status: 'stored', savedPaths: earlier.paths, sha256, bytes, contentType, ...verified };
     }
 
     const url = new URL(event.payload.event.screenshotUrl);
@@ -101,7 +103,7 @@ export class ScreenshotCapture {
     if (outcome.kind === 'no-session') {
       log.info('skipped: the user named in the event has no live Qlik session (no ticket redeemed)');
       await removeTempFiles(targets, baseName, tag);
-      return { workflowId, status: 'skipped', reason: 'no-active-session', savedPaths: [] };
+      return { workflowId, status: 'skipped', reason: 'no-active-session', savedPaths: [], sessionVerified: false };
     }
     if (outcome.kind === 'blocked') {
       log.warn(`redirect blocked reason=${outcome.reason} host=${outcome.host}`);
@@ -159,7 +161,7 @@ export class ScreenshotCapture {
     });
     const savedPaths = stored.paths;
     log.info({ savedPaths, bytes: stored.bytes, hosts: outcome.hosts, ...timings, ...(stored.sha256 !== image.sha256 ? { keptFromAnotherAttempt: true } : {}), ...(image.crop ? { cropped: image.crop.to } : {}) }, 'screenshot stored');
-    return { workflowId, status: 'stored', savedPaths, sha256: stored.sha256, bytes: stored.bytes, contentType: outcome.contentType };
+    return { workflowId, status: 'stored', savedPaths, sha256: stored.sha256, bytes: stored.bytes, contentType: outcome.contentType, ...verified };
   }
 
   /**

@@ -19,6 +19,8 @@ export interface ScreenshotOutcome {
   sha256?: string;
   bytes?: number;
   contentType?: string;
+  /** userTicket mode: QPS said the user named in the event was signed in when the screenshot was taken (else not checked). */
+  sessionVerified?: boolean;
   /** When the run started and when it finished (ISO 8601). */
   startedAt: string;
   finishedAt: string;
@@ -34,14 +36,14 @@ export async function recordScreenshotOutcome(store: AuditStore, event: AuditEve
     const entry = await nextEntry(sql);
     const { rows } = await sql.query<Record<string, unknown>>(
       `INSERT INTO screenshot_outcomes (run_id, workflow_id, event_id, status, reason, saved_paths, sha256, bytes, content_type,
-                                        started_at, finished_at, event_time, user_directory, user_id, app_id, app_name, batch_id)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                                        started_at, finished_at, event_time, user_directory, user_id, app_id, app_name, batch_id, session_verified)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
        ON CONFLICT (run_id) DO NOTHING
        RETURNING *`,
       [
         outcome.runId, outcome.workflowId, row.event_id, outcome.status, outcome.reason ?? null, JSON.stringify(outcome.savedPaths),
         outcome.sha256 ?? null, outcome.bytes ?? null, outcome.contentType ?? null, outcome.startedAt, outcome.finishedAt,
-        row.event_time, row.user_directory, row.user_id, row.app_id, row.app_name, entry.id,
+        row.event_time, row.user_directory, row.user_id, row.app_id, row.app_name, entry.id, outcome.sessionVerified ?? null,
       ],
     );
     await appendTrailEntry(sql, TRAIL_SOURCES.outcomes, entry, rows, { key, runId });

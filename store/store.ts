@@ -171,6 +171,7 @@ const MIGRATIONS = [
      event_time TIMESTAMPTZ NOT NULL,
      user_directory TEXT, user_id TEXT, app_id TEXT, app_name TEXT,
      recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     session_verified BOOLEAN,
      batch_id BIGINT NOT NULL
    )`,
   `CREATE INDEX IF NOT EXISTS screenshot_outcomes_batch ON screenshot_outcomes (batch_id)`,

@@ -65,15 +65,17 @@ const auditQs: Source<EventRowOut> = {
     ...(r.app_id ? { appId: r.app_id } : {}),
     ...(r.sheet_name ? { sheet: r.sheet_name } : {}),
     ...(r.correlation_id ? { correlationId: r.correlation_id } : {}),
+    reportedBy: 'browser',
   }),
 };
 
 interface OutcomeRowOut {
   run_id: string; workflow_id: string; event_id: string; status: string; reason: string | null; saved_paths: string[];
   sha256: string | null; bytes: string | number | null; content_type: string | null; event_time: Date | string; app_id: string | null; app_name: string | null;
+  session_verified: boolean | null;
 }
 const screenshots: Source<OutcomeRowOut> = {
-  sql: `SELECT run_id, workflow_id, event_id, status, reason, saved_paths, sha256, bytes, content_type, event_time, app_id, app_name
+  sql: `SELECT run_id, workflow_id, event_id, status, reason, saved_paths, sha256, bytes, content_type, event_time, app_id, app_name, session_verified
         FROM screenshot_outcomes
         WHERE user_directory = $1 AND user_id = $2 AND event_time < $3
           AND (event_time, run_id) > ($4::timestamptz, $5::text)
@@ -99,6 +101,9 @@ const screenshots: Source<OutcomeRowOut> = {
     ...(r.reason ? { reason: r.reason } : {}),
     files: r.saved_paths,
     ...(r.sha256 ? { sha256: r.sha256, bytes: Number(r.bytes), contentType: r.content_type } : {}),
+    // The event that asked for it is the browser's word; QPS's answer on the user's session is ours.
+    reportedBy: 'browser',
+    sessionVerified: r.session_verified,
   }),
 };
 
@@ -146,6 +151,7 @@ const securityLog: Source<SecurityRowOut> = {
       result: r.result,
       checksumValid: r.checksum_valid,
       headerOk: r.header_ok,
+      reportedBy: 'qlik',
     };
   },
 };

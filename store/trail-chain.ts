@@ -29,7 +29,7 @@ export const TRAIL_SOURCES = {
     service: 'screenshot-outcomes',
     table: 'screenshot_outcomes',
     key: 'run_id',
-    columns: ['run_id', 'workflow_id', 'event_id', 'status', 'reason', 'saved_paths', 'sha256', 'bytes', 'content_type', 'started_at', 'finished_at', 'event_time', 'user_directory', 'user_id', 'app_id', 'app_name', 'recorded_at'],
+    columns: ['run_id', 'workflow_id', 'event_id', 'status', 'reason', 'saved_paths', 'sha256', 'bytes', 'content_type', 'started_at', 'finished_at', 'event_time', 'user_directory', 'user_id', 'app_id', 'app_name', 'recorded_at', 'session_verified'],
   },
   // files_deleted and files_failed are written after the files are gone (the rows' commit comes first): not covered.
   purges: {

@@ -316,6 +316,10 @@ test('timeline: Audit.qs events, the screenshot and the real AuditSecurity rows 
   assert.equal(entries.filter((e) => e.source === 'audit-qs').length, session.events.length, 'their events only');
   assert.equal(entries.filter((e) => e.source === 'screenshot').length, 1);
   for (const e of entries) assert.deepEqual(Object.keys(e).slice(0, 6), ['time', 'source', 'type', 'app', 'detail', 'user']);
+  // Claims marked as claims: what a browser reported, and what Qlik's own log recorded.
+  const whose = (e: Record<string, unknown>) => `${e.source}:${e.reportedBy}`;
+  assert.deepEqual([...new Set(entries.map(whose))].sort(), ['audit-qs:browser', 'screenshot:browser', 'security-log:qlik']);
+  assert.equal((entries.find((e) => e.source === 'screenshot') as Record<string, unknown> | undefined)?.sessionVerified, null, 'recorded without a session check');
 
   const window = await runCli(['audit', 'timeline', '--config', trailConfig, '--user', 'DOMAIN\\administrator', '--from', '2019-02-01T10:07:00Z', '--to', '2019-02-01T10:08:00Z', '--json']);
   const merged = window.stdout.trim().split('\n').map((l) => JSON.parse(l) as { time: string; source: string; type: string; detail: string });

@@ -12,6 +12,7 @@ import { QlikUserId, ScreenshotOutcome } from '../common/search-attributes';
 import { screenshotEvent, startTestbed, type Testbed } from './helpers/screenshot-testbed';
 import { activityTries } from './helpers/workflow-history';
 import { devServer } from './helpers/temporal';
+import { openStore } from '../store/store';
 
 async function capture(bed: Testbed, event: ScreenshotEvent) {
   const env = await devServer();
@@ -104,6 +105,14 @@ test('userTicket: a ticket only for a user signed in to Qlik: an administrator n
   const lookups = bed.qlik.userLookups.length;
   for (const n of [1, 2, 3]) assert.equal((await capture(bed, screenshotEvent(bed.qlik.url(`/tempcontent/signed-in-${n}.png`), 'LAB\\anna'))).result.status, 'stored');
   assert.equal(bed.qlik.userLookups.length, lookups + 1);
+  // The audit trail says which screenshots were taken while the user named was signed in.
+  const store = await openStore(bed.config.auditSecurityLog.store);
+  try {
+    const { rows } = await store.query<{ user_id: string; session_verified: boolean | null }>(`SELECT DISTINCT user_id, session_verified FROM screenshot_outcomes WHERE user_id IN ('Admin', 'anna') ORDER BY user_id`);
+    assert.deepEqual(rows, [{ user_id: 'Admin', session_verified: false }, { user_id: 'anna', session_verified: true }]);
+  } finally {
+    await store.close();
+  }
 });
 
 test('only the Printing Service’s images: a /qrs/ or hub URL on an allowed host is blocked before any ticket or request', async () => {
