@@ -254,13 +254,19 @@ const MIGRATION_LOCK = 72233_0001;
 
 async function migrate(store: AuditStore): Promise<void> {
   await store.transaction(async (sql) => {
-    const { rows } = await sql.query<{ rows: boolean; meta: boolean }>(`SELECT to_regclass('audit_rows') IS NOT NULL AS rows, to_regclass('audit_store') IS NOT NULL AS meta`);
+    const { rows } = await sql.query<{ rows: boolean; meta: boolean; current: boolean }>(
+      `SELECT to_regclass('audit_rows') IS NOT NULL AS rows, to_regclass('audit_store') IS NOT NULL AS meta, to_regclass('audit_tombstones') IS NOT NULL AS current`,
+    );
     const format = rows[0]?.meta ? (await sql.query<{ format: number }>('SELECT format FROM audit_store')).rows[0]?.format : undefined;
-    if (rows[0]?.rows && format !== STORE_FORMAT) {
+    // A store of this format whose id row (or table) is gone was emptied of its identity by someone:
+    // it is opened without one — verify-store then names it (store-replaced), ingest refuses — never
+    // given a fresh id, which would pass it off as a new store.
+    const idLost = rows[0]?.rows && rows[0]?.current && format === undefined;
+    if (rows[0]?.rows && format !== STORE_FORMAT && !idLost) {
       throw new StoreFormatError(`this store was written by an earlier development version (format ${format ?? 1}, now ${STORE_FORMAT}): point auditSecurityLog.store at a new database, schema or folder and ingest again; the log files are the source`);
     }
     for (const statement of MIGRATIONS) await sql.query(statement);
-    if (format === undefined) await sql.query('INSERT INTO audit_store (format, store_id) VALUES ($1, $2)', [STORE_FORMAT, randomUUID()]);
+    if (format === undefined && !idLost) await sql.query('INSERT INTO audit_store (format, store_id) VALUES ($1, $2)', [STORE_FORMAT, randomUUID()]);
   }, { lock: MIGRATION_LOCK });
 }
 

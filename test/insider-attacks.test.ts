@@ -125,6 +125,15 @@ test('unkeyed: a tampered chain is never re-anchored — ingest runs fail (Store
   const cut = await bed.verify();
   assert.equal(cut.status, 1);
   assert.ok(kinds(cut.report.problems).includes('truncated'));
+
+  // A store that has lost its id (its row, or its table) is not given a new one: it is named.
+  for (const erase of ['DELETE FROM audit_store', 'DROP TABLE audit_store']) {
+    await bed.store.query(erase);
+    const nameless = await bed.verify();
+    assert.equal(nameless.status, 1, `${erase}: ${nameless.stderr}`);
+    assert.match(nameless.report.problems.find((p) => p.kind === 'store-replaced')?.detail ?? '', /this database is no store \(its id is gone: emptied or re-created\)/, erase);
+  }
+  await assert.rejects(bed.ingest(), (err: Error & { cause?: { cause?: { type?: string } } }) => err.cause?.cause?.type === 'StoreTampered', 'and ingest refuses it');
   await bed.stop();
 });
 
