@@ -127,9 +127,7 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
     const opened = await getStore().catch((err: unknown) => {
       throw storeFailure(err);
     });
-    await requireAnchored(opened).catch((err: unknown) => {
-      throw (err as { name?: string }).name === 'ApplicationFailure' ? err : storeFailure(err);
-    });
+    await requireAnchored(opened); // guarded() types what it throws
     // The run's plan names the chain's files (no walk of the sources); without one, discover them.
     const paths = input.planned ? await plannedPaths(opened, input.runId, input.machine, input.service).catch((err: unknown) => {
       throw storeFailure(err);

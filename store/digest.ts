@@ -7,7 +7,7 @@
 // (even '' to NULL), a DELETE or an INSERT of any row or finding after ingestion breaks the chain from
 // that batch on — and with a key, nobody without it can compute a chain that holds.
 import { createHash, createHmac, hash } from 'node:crypto';
-import { ROW_COLUMNS } from './store';
+import { ROW_COLUMNS, type Sql } from './store';
 
 export const GENESIS_DIGEST = '0'.repeat(64);
 
@@ -93,6 +93,20 @@ export interface BatchContent {
   findingCount: number;
   rowsHash: string;
   findingsHash: string;
+}
+
+/**
+ * The ids of the next `count` chain entries, in chain order, and the digest they follow. The caller's
+ * transaction holds DIGEST_CHAIN_LOCK, so no other entry comes in between.
+ */
+export async function reserveEntries(sql: Sql, count: number): Promise<{ ids: string[]; previous: string }> {
+  const { rows } = await sql.query<{ ids: string[]; previous: string }>(
+    `SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('audit_batches', 'id')) FROM generate_series(1, $2::int)) AS ids,
+            COALESCE((SELECT digest FROM audit_batches ORDER BY id DESC LIMIT 1), $1) AS previous`,
+    [GENESIS_DIGEST, count],
+  );
+  // In chain order: verify-store walks the entries by id.
+  return { ids: (rows[0]?.ids ?? []).map(String).sort((a, b) => Number(a) - Number(b)), previous: rows[0]?.previous ?? GENESIS_DIGEST };
 }
 
 export function batchDigest(previous: string, content: BatchContent, key: DigestKey | undefined): string {

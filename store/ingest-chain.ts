@@ -14,7 +14,7 @@ import { readLines, readSmallFile } from '../audit-log/line-reader';
 import type { LogFile } from '../audit-log/log-files';
 import { parseHeader, parseRow } from '../audit-log/rows';
 import { LogFileScanner, newChainState, type ChainState, type Finding, type FileProgress, type ScanItem } from '../audit-log/scanner';
-import { batchDigest, DIGEST_CHAIN_LOCK, findingLine, GENESIS_DIGEST, lineChecksum, listHash, type DigestKey } from './digest';
+import { batchDigest, DIGEST_CHAIN_LOCK, findingLine, lineChecksum, listHash, reserveEntries, type DigestKey } from './digest';
 import { COPY_COLUMNS, copyBatch, encodeRow, filePrefix, noNul, type EncodedRow } from './row-encoding';
 import type { AuditStore, TxSql } from './store';
 
@@ -138,14 +138,9 @@ function parameters() {
  * each entry covers its findings as inserted, in id order — as verify-store reads them back.
  */
 async function writeGroup(sql: TxSql, group: Group, runId: string, key: DigestKey | undefined): Promise<number[]> {
-  const { rows: head } = await sql.query<{ ids: string[]; previous: string }>(
-    `SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('audit_batches', 'id')) FROM generate_series(1, $2::int)) AS ids,
-            COALESCE((SELECT digest FROM audit_batches ORDER BY id DESC LIMIT 1), $1) AS previous`,
-    [GENESIS_DIGEST, group.length],
-  );
-  // In chain order: verify-store walks the entries by id.
-  const ids = (head[0]?.ids ?? []).map(String).sort((a, b) => Number(a) - Number(b));
-  let previous = head[0]?.previous ?? GENESIS_DIGEST;
+  const reserved = await reserveEntries(sql, group.length);
+  const { ids } = reserved;
+  let previous = reserved.previous;
   const copy = Buffer.concat(group.map(({ rows }, i) => copyBatch(rows, ids[i] as string)));
   if (copy.length > 0) await sql.copyFrom('audit_rows', COPY_COLUMNS, copy);
 

@@ -5,8 +5,8 @@
 // or outcome breaks the chain like one who edits a log row. A retention purge deletes items but leaves
 // a tombstone (the item's hash) under the entry that stored it, and its own entry covers the purge
 // record and the tombstones: a purge is accounted for, a deletion without one is not.
-import { batchDigest, copyValue, GENESIS_DIGEST, lineChecksum, listHash, type DigestKey } from './digest';
-import type { Sql, TxSql } from './store';
+import { batchDigest, copyValue, lineChecksum, listHash, reserveEntries, type DigestKey } from './digest';
+import type { Sql } from './store';
 
 export interface TrailSource {
   /** The entry's `service` (its `machine` is ''). */
@@ -16,6 +16,8 @@ export interface TrailSource {
   key: string;
   /** The hashed columns, in order (all stored columns but batch_id, and what is written later). */
   columns: readonly string[];
+  /** One item, in messages. */
+  label: string;
 }
 
 export const TRAIL_SOURCES = {
@@ -23,12 +25,14 @@ export const TRAIL_SOURCES = {
     service: 'audit-qs-events',
     table: 'audit_events',
     key: 'event_id',
+    label: 'Audit.qs event',
     columns: ['event_id', 'type', 'event_time', 'received_at', 'user_text', 'user_directory', 'user_id', 'app_id', 'app_name', 'sheet_id', 'sheet_name', 'correlation_id', 'audit_qs_version', 'envelope'],
   },
   outcomes: {
     service: 'screenshot-outcomes',
     table: 'screenshot_outcomes',
     key: 'run_id',
+    label: 'screenshot outcome',
     columns: ['run_id', 'workflow_id', 'event_id', 'status', 'reason', 'saved_paths', 'sha256', 'bytes', 'content_type', 'started_at', 'finished_at', 'event_time', 'user_directory', 'user_id', 'app_id', 'app_name', 'recorded_at', 'session_verified'],
   },
   // files_deleted and files_failed are written after the files are gone (the rows' commit comes first): not covered.
@@ -36,6 +40,7 @@ export const TRAIL_SOURCES = {
     service: 'audit-purges',
     table: 'audit_purges',
     key: 'id',
+    label: 'purge record',
     columns: ['id', 'run_id', 'purged_at', 'cutoff', 'retention_days', 'legal_hold', 'configured_by', 'events_deleted', 'screenshots_deleted', 'oldest', 'newest'],
   },
 } as const satisfies Record<string, TrailSource>;
@@ -63,32 +68,25 @@ export function itemsHash(source: TrailSource, items: Record<string, unknown>[],
   return listHash(all.map((x) => x.hash));
 }
 
-/**
- * The next chain entry's id and the chain's head, to insert items under. The caller's transaction
- * holds DIGEST_CHAIN_LOCK, so no other entry comes in between.
- */
+/** The next chain entry's id and the chain's head, to insert items under (the caller holds DIGEST_CHAIN_LOCK). */
 export async function nextEntry(sql: Sql): Promise<{ id: string; previous: string }> {
-  const { rows } = await sql.query<{ id: string; previous: string }>(
-    `SELECT nextval(pg_get_serial_sequence('audit_batches', 'id'))::text AS id,
-            COALESCE((SELECT digest FROM audit_batches ORDER BY id DESC LIMIT 1), $1) AS previous`,
-    [GENESIS_DIGEST],
-  );
-  return rows[0] as { id: string; previous: string };
+  const { ids, previous } = await reserveEntries(sql, 1);
+  return { id: ids[0] as string, previous };
 }
 
 /**
  * Appends the entry for `items` (as inserted, RETURNING *) and `tombstones` (a purge's) at `entry`.
- * Nothing stored (every event a repost): no entry. Returns the new head.
+ * Nothing stored (every event a repost): no entry.
  */
 export async function appendTrailEntry(
-  sql: TxSql | Sql,
+  sql: Sql,
   source: TrailSource,
   entry: { id: string; previous: string },
   items: Record<string, unknown>[],
   options: { key: DigestKey | undefined; runId: string; tombstones?: Tombstone[] },
-): Promise<string> {
+): Promise<void> {
   const tombstones = options.tombstones ?? [];
-  if (items.length === 0 && tombstones.length === 0) return entry.previous;
+  if (items.length === 0 && tombstones.length === 0) return;
   const content = {
     machine: '',
     service: source.service,
@@ -104,5 +102,4 @@ export async function appendTrailEntry(
      VALUES ($1, $2, '', $3, '', $4, $5, $6, $7, $8, $9, $10, $11)`,
     [entry.id, options.runId, source.service, content.rowCount, content.findingCount, content.rowsHash, content.findingsHash, options.key !== undefined, options.key?.id ?? null, entry.previous, digest],
   );
-  return digest;
 }

@@ -201,7 +201,7 @@ function checkTrailEntry(batch: BatchRow, source: TrailSource, page: TrailPage, 
   const held = items.length + gone.length;
   if (itemsHash(source, items, gone) !== batch.rows_hash) {
     const kind: ProblemKind = held < batch.row_count ? 'trail-deleted' : held > batch.row_count ? 'trail-added' : 'trail-changed';
-    const what = { events: 'Audit.qs event', outcomes: 'screenshot outcome', purges: 'purge record' }[source === TRAIL_SOURCES.events ? 'events' : source === TRAIL_SOURCES.outcomes ? 'outcomes' : 'purges'];
+    const what = source.label;
     problem({
       kind,
       batch: Number(batch.id),

@@ -123,6 +123,12 @@ test('postgres: two workers ingesting the same chain at once take turns: every r
   }
 });
 
+/** One ingest of the chain in `dir`, as a run would make it. */
+async function ingestFolder(store: AuditStore, dir: string, runId: string) {
+  const [chain] = buildChains(await discoverLogFiles([dir]));
+  return ingestChain(store, chain ?? [], { runId, sequenceMax: 2147483647 });
+}
+
 test('a checkpoint moved forward by a database user skips rows the chain never saw: verify-store names them (rows-missing)', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-store-'));
   const live = path.join(dir, 'NODE9_AuditSecurity_Proxy.txt');
@@ -130,10 +136,7 @@ test('a checkpoint moved forward by a database user skips rows the chain never s
   const scratch = scratchSchema();
   const store = await openStore(scratch.url);
   try {
-    const ingest = async () => {
-      const [chain] = buildChains(await discoverLogFiles([dir]));
-      return ingestChain(store, chain ?? [], { runId: 'checkpoint-attack', sequenceMax: 2147483647 });
-    };
+    const ingest = () => ingestFolder(store, dir, 'checkpoint-attack');
     assert.equal((await ingest()).rowsStored, 100);
     // Qlik writes on; before the next run, the insider moves the checkpoint past rows 101-150, with a
     // sequence state that matches, so the scanner sees nothing wrong when it resumes.
@@ -167,10 +170,7 @@ test('a whole file marked ingested before it was read (its record forged) leaves
   const scratch = scratchSchema();
   const store = await openStore(scratch.url);
   try {
-    const ingest = async () => {
-      const [chain] = buildChains(await discoverLogFiles([dir]));
-      return ingestChain(store, chain ?? [], { runId: 'file-skip-attack', sequenceMax: 2147483647 });
-    };
+    const ingest = () => ingestFolder(store, dir, 'file-skip-attack');
     assert.equal((await ingest()).rowsStored, 100);
     // Qlik rolls another archive and writes on; the insider records the new archive as ingested, with
     // a sequence state that leads straight on to the live file, before the next run reads it.
