@@ -1,9 +1,9 @@
 // The layers of the product (README "Layout"), enforced on imports. From the top:
-//   bin → cli → demo → client, worker → activities → screenshots → qlik
+//   bin → cli → demo → audit-ui → client, worker → activities → screenshots → qlik
 //                                      audit-trail → store → audit-log
 //   every layer → common;  workflows → common (values: failure types, search attributes) + types only
 // No product code imports test/. Used by eslint.config.mjs and by test/layers.test.ts.
-const folders = ['common', 'qlik', 'audit-log', 'screenshots', 'store', 'audit-trail', 'activities', 'workflows', 'client', 'worker', 'demo', 'cli', 'test'];
+const folders = ['common', 'qlik', 'audit-log', 'screenshots', 'store', 'audit-trail', 'activities', 'workflows', 'client', 'worker', 'audit-ui', 'demo', 'cli', 'test'];
 
 /** `../name` and `../name/*` (and deeper relative spellings) for each folder. */
 const spellings = (names) => names.flatMap((name) => [`../${name}`, `../${name}/*`, `../../${name}`, `../../${name}/*`]);
@@ -28,8 +28,9 @@ export const layerRules = [
   layer(['store'], ['qlik', 'screenshots', ...above('store')], 'store/ imports audit-log/ and common/ only, never activities, clients or the CLI.'),
   layer(['audit-trail'], ['qlik', 'screenshots', ...above('audit-trail')], 'audit-trail/ (timeline exports, evidence) imports store/, audit-log/ and common/ only.'),
   layer(['activities'], ['workflows', 'client', 'worker', 'demo', 'cli', 'test'], 'activities/ wires the domain folders; it never imports clients, the worker, the demo or the CLI.'),
-  layer(['client'], ['activities', 'worker', 'demo', 'cli', 'test'], 'client/ starts and talks to workflows; it does not import activities, the worker, the demo or the CLI.'),
-  layer(['worker'], ['demo', 'cli', 'test'], 'worker/ does not import the demo, the CLI or tests.'),
+  layer(['client'], ['activities', 'worker', 'audit-ui', 'demo', 'cli', 'test'], 'client/ starts and talks to workflows; it does not import activities, the worker, the web app, the demo or the CLI.'),
+  layer(['worker'], ['audit-ui', 'demo', 'cli', 'test'], 'worker/ does not import the web app, the demo, the CLI or tests.'),
+  layer(['audit-ui'], ['activities', 'workflows', 'worker', 'demo', 'cli', 'test'], "audit-ui/ (the auditor's view) reads the store through store/, audit-trail/ and client/; never activities, the worker, the demo or the CLI."),
   layer(['demo'], ['cli', 'test'], 'demo/ does not import the CLI or tests.'),
   layer(['cli'], ['test'], 'Product code never imports from test/.'),
   {

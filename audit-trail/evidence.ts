@@ -6,6 +6,7 @@
 //   security-log/findings.jsonl the findings on the files those rows came from
 //   verify-store.json          the store's integrity report (digest chain and anchors) at export time
 //   anchors.jsonl              the anchor log it was checked against, as it was
+//   access.jsonl               who looked at this user's trail through the auditor's view (SPEC 6.3)
 //   MANIFEST.sha256            sha256 of every file above (`sha256sum -c MANIFEST.sha256`)
 // Everything is streamed: large parts go to a scratch folder first, then each file is read once into
 // the zip while its sha256 is computed, so 10,000 screenshots never sit in memory.
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { PassThrough, Readable, Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
+import { accessesOf } from '../store/access-records';
 import type { Sql } from '../store/store';
 import { securityRowsCursor, SECURITY_ROWS_START, securityRowsPage, timeline, type TimelineEntry, type TimelineQuery } from '../store/timeline';
 import { insideStorageTargets, screenshotFiles } from '../common/stored-files';
@@ -38,6 +40,8 @@ export interface EvidenceOptions {
 
 export interface EvidenceSummary {
   out: string;
+  /** Looks at this user's trail through the auditor's view (access.jsonl). */
+  accesses: number;
   entries: number;
   screenshots: number;
   screenshotsMissing: string[];
@@ -112,6 +116,9 @@ function readme(options: EvidenceOptions, summary: Omit<EvidenceSummary, 'manife
     "  verify-store.json              the store's integrity check when the bundle was made: its digest chain recomputed",
     '                                 and compared with anchors kept outside the database ("ok": true = no change found)',
     ...(options.anchorFile && existsSync(options.anchorFile) ? ['  anchors.jsonl                  the anchor log those anchors came from, as it was (one JSON entry per ingest run)'] : []),
+    `  access.jsonl                   who accessed this trail: ${summary.accesses} look(s) at it through the auditor's view`,
+    '                                 (sign-ins aside: each trail viewed, screenshot opened, bundle downloaded, with who,',
+    '                                 their role, when and from where), oldest first, including the download of this bundle',
     '  MANIFEST.sha256                the sha256 of every file above',
     '',
     'How to check that the bundle was not altered',
@@ -201,8 +208,12 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
     }
     await closeFile(findingsFile);
 
-    // 3. The zip: every file hashed as it is read into it; the manifest last.
-    const summary = { entries, screenshots: shots.length, screenshotsMissing: missing, screenshotsRefused: refused, securityRows };
+    // 3. Who accessed this trail (all of it, not only the period: a look at any part is a look at the person).
+    const accesses = await accessesOf(sql, options.query, { oldestFirst: true });
+    const accessText = accesses.map((a) => `${JSON.stringify(a)}\n`).join('');
+
+    // 4. The zip: every file hashed as it is read into it; the manifest last.
+    const summary = { entries, screenshots: shots.length, screenshotsMissing: missing, screenshotsRefused: refused, securityRows, accesses: accesses.length };
     const zip = new yazl.ZipFile();
     const output = createWriteStream(partial);
     const zipHash = createHash('sha256');
@@ -226,6 +237,7 @@ export async function writeEvidence(sql: Sql, options: EvidenceOptions): Promise
     addFile(path.join(scratch, 'findings.jsonl'), 'security-log/findings.jsonl');
     addText(`${JSON.stringify(options.verifyReport, null, 2)}\n`, 'verify-store.json');
     if (options.anchorFile && existsSync(options.anchorFile)) addText(readFileSync(options.anchorFile, 'utf8'), 'anchors.jsonl');
+    addText(accessText, 'access.jsonl');
     let added = 0;
     for (const shot of shots) {
       addFile(shot.file, `screenshots/${shot.name}`);

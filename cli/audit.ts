@@ -6,13 +6,12 @@ import { storageDirectories } from '../common/stored-files';
 import { withClient } from '../client/connect';
 import { RETENTION_SCHEDULE_ID, upsertRetentionSchedule } from '../client/retention-schedule';
 import { writeEvidence } from '../audit-trail/evidence';
-import { configuredDigestKey } from '../store/digest';
-import { openStore, storeId, type AuditStore } from '../store/store';
+import { openStore, type AuditStore } from '../store/store';
 import { timeline, type TimelineEntry } from '../store/timeline';
-import { unprovenOnly, verifyStore, type StoreVerification } from '../store/verify-store';
+import { unprovenOnly, type StoreVerification } from '../store/verify-store';
+import { checkStore } from '../client/store-check';
 import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
 import { EXIT_OK, UsageError } from './errors';
-import { anchorsFor } from './logs';
 
 const timelineSpec = {
   usage: 'qlik-audit audit timeline --config <file> --user DIR\\ID [--from T] [--to T] [--json]',
@@ -178,12 +177,9 @@ async function evidenceCommand(argv: string[]): Promise<number> {
   const out = values.out;
   const note = (line: string) => process.stderr.write(`qlik-audit audit evidence: ${line}\n`);
   return withStore(config, async (store) => {
-    const key = configuredDigestKey(config.auditSecurityLog.digestKey);
-    const { anchors, unavailable, problems, notes } = await anchorsFor(config, key, undefined, await storeId(store));
-    for (const line of notes) note(line);
-    if (unavailable) note(`the store is not proven: no anchor could be checked (${unavailable})`);
     // "intact" only when proven against anchors: fails closed, as verify-store does.
-    const verifyReport = await verifyStore(store, { key, anchors, anchorProblems: problems, required: true, anchorsUnavailable: unavailable, sequenceMax: config.auditSecurityLog.sequenceMax });
+    const { report: verifyReport, notes } = await checkStore(config, store);
+    for (const line of notes) note(line);
     const progress = progressLine();
     const summary = await writeEvidence(store, {
       query: { ...user, from, to },

@@ -22,6 +22,8 @@ import { verifyStore } from '../store/verify-store';
 import { collectAnchors } from '../client/ingest-anchors';
 import type { ChainAnchor } from '../common/ingest-types';
 import { startDevServer, type DevServer } from '../worker/dev-server';
+import { startAuditUi, type RunningAuditUi } from '../audit-ui/start-audit-ui';
+import { startDemoIdentityProvider, type DemoIdentityProvider } from '../demo/demo-identity-provider';
 import { installRuntime } from '../worker/runtime';
 import { startWorker, type RunningWorker } from '../worker/start-worker';
 import { parseCommand, printHelp } from './args';
@@ -42,7 +44,9 @@ Ctrl-C stops everything within 3 s, at any moment; a second Ctrl-C kills at once
 
 Options:
   --demo            also run a simulated Qlik Sense (QPS + proxy over mutual TLS, certificates in
-                    ./var/demo-certs) and post sample Audit.qs events through the receiver
+                    ./var/demo-certs), post sample Audit.qs events through the receiver, and serve
+                    the auditor's view on http://127.0.0.1:8282 with a demo identity provider
+                    (sign in as 'auditor' or 'operator', any password)
   --config <file>   YAML configuration; without it embedded defaults are used (everything under ./var)
   --var <dir>       folder for state and logs (default ./var)
   --verbose         show stack traces on errors
@@ -54,6 +58,8 @@ const DEV_IP = '127.0.0.1';
 const DEV_PORT = 7233;
 const DEV_UI_PORT = 8233;
 const DEV_METRICS = '127.0.0.1:9464';
+const DEMO_UI_PORT = 8282;
+const DEMO_IDP_PORT = 8283;
 /** How long a Ctrl-C may take before what is left is killed. */
 const STOP_BUDGET_MS = 2500;
 
@@ -156,6 +162,8 @@ export async function devCommand(argv: string[]): Promise<number> {
   let server: DevServer | undefined;
   let worker: RunningWorker | undefined;
   let receiver: RunningReceiver | undefined;
+  let auditUi: RunningAuditUi | undefined;
+  let idp: DemoIdentityProvider | undefined;
   let store: AuditStore | undefined;
   // A store still opening when Ctrl-C comes is closed once open: its embedded server must not outlive us.
   let storeOpening: Promise<AuditStore | undefined> | undefined;
@@ -166,6 +174,8 @@ export async function devCommand(argv: string[]): Promise<number> {
       if (why) say(why);
       interrupted.abort();
       const stop = (async () => {
+        await auditUi?.close().catch(() => undefined);
+        await idp?.close().catch(() => undefined);
         await receiver?.close().catch(() => undefined);
         await worker?.shutdown().catch(() => undefined);
         await (store ?? (await storeOpening))?.close().catch(() => undefined);
@@ -196,6 +206,18 @@ export async function devCommand(argv: string[]): Promise<number> {
       say(`  [1/${steps}] starting the simulated Qlik Sense (certificates in ${path.join(varDir, 'demo-certs')}) ...`);
       demo = await unlessAborted(startDemoQlik(varDir), interrupted.signal);
       config = parseConfig({ ...config, ...demo.config }, { source: '(demo)', baseDir: process.cwd() });
+      // The auditor's view signs people in through a local demo identity provider.
+      idp = await unlessAborted(startDemoIdentityProvider({ port: DEMO_IDP_PORT, redirectUris: [`http://${DEV_IP}:${DEMO_UI_PORT}/auth/callback`] }), interrupted.signal);
+      config = {
+        ...config,
+        auditUi: {
+          ...config.auditUi,
+          enable: true,
+          host: DEV_IP,
+          port: DEMO_UI_PORT,
+          oidc: { ...config.auditUi.oidc, issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, redirectUri: `http://${DEV_IP}:${DEMO_UI_PORT}/auth/callback`, rolesClaim: 'groups', auditorValues: ['qlik-auditors'], operatorValues: ['qlik-operators'] },
+        },
+      };
     }
     const step = (n: number, text: string) => say(`  [${n + (values.demo ? 1 : 0)}/${steps}] ${text}`);
     step(1, 'locating the Temporal CLI ...');
@@ -228,6 +250,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     step(4, 'starting the event receiver ...');
     // On the worker's connection: screenshot runs start eagerly on this worker.
     receiver = await unlessAborted(startReceiver(config, logger, { store, workerConnection: worker.connection }), interrupted.signal);
+    if (config.auditUi.enable) auditUi = await unlessAborted(startAuditUi(config, store, logger), interrupted.signal);
 
     say('');
     say(`Temporal Web UI:  ${server.uiUrl}`);
@@ -235,6 +258,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     say(`Event receiver:   ${receiver.url}/api/v1/audit-event`);
     say(`Worker metrics:   http://${DEV_METRICS}/metrics   receiver metrics: ${receiver.url}/metrics`);
     say(`Service logs:     ${logFile}`);
+    if (auditUi) say(`Auditor's view:   ${auditUi.url}${idp ? "  (demo sign-in: user 'auditor', any password; 'operator' sees the store status only)" : ''}`);
 
     if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, store, varDir, say, interrupted.signal);
     say('Ready. Press Ctrl-C to stop.');

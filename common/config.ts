@@ -208,6 +208,18 @@ const screenshotsSchema = z
 /** The Audit.qs versions Butler SOS 15 takes events from: ours by default. */
 export const DEFAULT_AUDIT_QS_RANGE = '>=0.3.0 <0.5.0';
 
+/** An HTTPS listener's certificate (eventApi.tls, auditUi.tls). */
+const listenerTls = z
+  .strictObject({
+    enable: z.boolean().default(false),
+    cert: z.string().default(''),
+    key: z.string().default(''),
+    ca: z.string().default(''),
+    passphrase: z.string().default(''),
+  })
+  .prefault({})
+  .refine((tls) => !tls.enable || (tls.cert && tls.key), { message: 'enable is true: set cert and key (PEM files of the HTTPS certificate and its private key)' });
+
 const eventApiSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8181),
@@ -226,17 +238,8 @@ const eventApiSchema = z.strictObject({
       allowedOrigins: list(corsOrigin),
     })
     .prefault({}),
-  tls: z
-    .strictObject({
-      // Butler SOS keys: an HTTPS listener (a hub served over HTTPS cannot post to http://).
-      enable: z.boolean().default(false),
-      cert: z.string().default(''),
-      key: z.string().default(''),
-      ca: z.string().default(''),
-      passphrase: z.string().default(''),
-    })
-    .prefault({})
-    .refine((tls) => !tls.enable || (tls.cert && tls.key), { message: 'enable is true: set cert and key (PEM files of the HTTPS certificate and its private key)' }),
+  // Butler SOS keys: an HTTPS listener (a hub served over HTTPS cannot post to http://).
+  tls: listenerTls,
   // Take the client IP (rate limit, logs) from X-Forwarded-For, but only when the request comes
   // from one of these proxy addresses or CIDR ranges. `true` and hop counts believe whoever reaches
   // the port directly (they choose their own IP, and are never rate limited): refused.
@@ -284,6 +287,56 @@ const auditTrailSchema = z.strictObject({
     .default('1d'),
 });
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+const isLoopbackUrl = (url: URL) => LOOPBACK_HOSTS.has(url.hostname.replace(/^\[|\]$/g, '')) || /^127\./.test(url.hostname);
+const urlOrEmpty = z.string().default('');
+
+// The auditor's view (SPEC 6.3): a web app signed in through the site's OpenID Connect provider.
+const auditUiSchema = z
+  .strictObject({
+    enable: z.boolean().default(false),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: port.default(8282),
+    tls: listenerTls,
+    oidc: z
+      .strictObject({
+        // discovery: <issuer>/.well-known/openid-configuration
+        issuer: urlOrEmpty,
+        clientId: z.string().default(''),
+        // or env QLIK_AUDIT_OIDC_CLIENT_SECRET
+        clientSecret: z.string().default(''),
+        redirectUri: urlOrEmpty,
+        // a string or list claim of the ID token (or of userinfo)
+        rolesClaim: z.string().min(1).default('groups'),
+        auditorValues: list(z.string().min(1)),
+        operatorValues: list(z.string().min(1)),
+      })
+      .prefault({}),
+    sessionMinutes: z.number().int().min(5).max(7 * 24 * 60).default(480),
+  })
+  .superRefine((ui, ctx) => {
+    if (!ui.enable) return;
+    const oidc = ui.oidc;
+    const url = (key: 'issuer' | 'redirectUri'): URL | undefined => {
+      try {
+        return new URL(oidc[key]);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['oidc', key], message: oidc[key] ? `'${oidc[key]}' is not a URL` : 'enable is true: set it (the web app signs people in through the OpenID Connect provider)' });
+        return undefined;
+      }
+    };
+    const issuer = url('issuer');
+    // Tokens and codes over plain HTTP only on this machine (a local test provider).
+    if (issuer && issuer.protocol !== 'https:' && !isLoopbackUrl(issuer)) ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: `${oidc.issuer}: an identity provider is reached over https:// (http:// only on this machine)` });
+    const redirect = url('redirectUri');
+    if (redirect && !/\/auth\/callback$/.test(redirect.pathname)) ctx.addIssue({ code: 'custom', path: ['oidc', 'redirectUri'], message: `${oidc.redirectUri}: expected this web app's address ending in /auth/callback, e.g. https://qlik-audit.example.com:8282/auth/callback` });
+    if (redirect && redirect.protocol !== 'https:' && !isLoopbackUrl(redirect)) ctx.addIssue({ code: 'custom', path: ['oidc', 'redirectUri'], message: `${oidc.redirectUri}: beyond this machine the web app is served over https:// (set auditUi.tls)` });
+    if (!oidc.clientId) ctx.addIssue({ code: 'custom', path: ['oidc', 'clientId'], message: 'enable is true: set the client id registered at the identity provider' });
+    if (oidc.auditorValues.length + oidc.operatorValues.length === 0) ctx.addIssue({ code: 'custom', path: ['oidc', 'auditorValues'], message: `enable is true: name the ${oidc.rolesClaim} values of auditors (and operatorValues of operators); nobody else gets in` });
+    // Session cookies must not cross a network in clear.
+    if (!ui.tls.enable && !LOOPBACK_HOSTS.has(ui.host) && !/^127\./.test(ui.host)) ctx.addIssue({ code: 'custom', path: ['tls', 'enable'], message: `host ${ui.host} serves beyond this machine: enable TLS (or keep 127.0.0.1 behind a TLS reverse proxy)` });
+  });
+
 export const configSchema = z.strictObject({
   temporal: temporalSchema.prefault({}),
   qlik: qlikSchema.prefault({}),
@@ -291,6 +344,7 @@ export const configSchema = z.strictObject({
   eventApi: eventApiSchema.prefault({}),
   auditSecurityLog: auditSecurityLogSchema.prefault({}),
   auditTrail: auditTrailSchema.prefault({}),
+  auditUi: auditUiSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -306,6 +360,7 @@ export class ConfigError extends Error {
 function resolvePaths(config: Config, baseDir: string): Config {
   const abs = (p: string) => (path.isAbsolute(p) ? p : path.resolve(baseDir, p));
   const store = config.auditSecurityLog.store;
+  const absTls = <T extends { cert: string; key: string; ca: string }>(tls: T): T => ({ ...tls, cert: tls.cert && abs(tls.cert), key: tls.key && abs(tls.key), ca: tls.ca && abs(tls.ca) });
   return {
     ...config,
     qlik: {
@@ -321,15 +376,8 @@ function resolvePaths(config: Config, baseDir: string): Config {
       ...config.screenshots,
       storageTargets: config.screenshots.storageTargets.map((t) => ({ ...t, directory: abs(t.directory) })),
     },
-    eventApi: {
-      ...config.eventApi,
-      tls: {
-        ...config.eventApi.tls,
-        cert: config.eventApi.tls.cert && abs(config.eventApi.tls.cert),
-        key: config.eventApi.tls.key && abs(config.eventApi.tls.key),
-        ca: config.eventApi.tls.ca && abs(config.eventApi.tls.ca),
-      },
-    },
+    eventApi: { ...config.eventApi, tls: absTls(config.eventApi.tls) },
+    auditUi: { ...config.auditUi, tls: absTls(config.auditUi.tls) },
     auditSecurityLog: {
       ...config.auditSecurityLog,
       sources: config.auditSecurityLog.sources.map((s) => ({ directory: abs(s.directory) })),

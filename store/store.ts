@@ -157,6 +157,8 @@ const MIGRATIONS = [
   `CREATE INDEX IF NOT EXISTS audit_events_batch ON audit_events (batch_id)`,
   `CREATE INDEX IF NOT EXISTS audit_events_user ON audit_events (user_directory, user_id, event_time)`,
   `CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (event_time)`,
+  // Who used an app, when (the auditor's view).
+  `CREATE INDEX IF NOT EXISTS audit_events_app ON audit_events (app_id, event_time)`,
   // One row per finished captureScreenshot run, keyed by run id (a retried activity writes once).
   `CREATE TABLE IF NOT EXISTS screenshot_outcomes (
      run_id TEXT PRIMARY KEY,
@@ -178,6 +180,7 @@ const MIGRATIONS = [
   `CREATE INDEX IF NOT EXISTS screenshot_outcomes_user ON screenshot_outcomes (user_directory, user_id, event_time)`,
   `CREATE INDEX IF NOT EXISTS screenshot_outcomes_event ON screenshot_outcomes (event_id)`,
   `CREATE INDEX IF NOT EXISTS screenshot_outcomes_time ON screenshot_outcomes (event_time)`,
+  `CREATE INDEX IF NOT EXISTS screenshot_outcomes_app ON screenshot_outcomes (app_id, event_time)`,
   // Every retention purge, so a purge is itself part of the record.
   `CREATE TABLE IF NOT EXISTS audit_purges (
      id BIGSERIAL PRIMARY KEY,
@@ -206,6 +209,25 @@ const MIGRATIONS = [
    )`,
   `CREATE INDEX IF NOT EXISTS audit_tombstones_batch ON audit_tombstones (batch_id)`,
   `CREATE INDEX IF NOT EXISTS audit_tombstones_purge ON audit_tombstones (purge_batch)`,
+  // Every look at the trail through the auditor's view (SPEC 6.3): sign-ins, trails viewed, screenshots
+  // opened, bundles downloaded — each under its chain entry like any trail item, never purged.
+  `CREATE TABLE IF NOT EXISTS audit_access (
+     id BIGSERIAL PRIMARY KEY,
+     at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     actor TEXT NOT NULL,
+     actor_subject TEXT NOT NULL,
+     role TEXT NOT NULL,
+     action TEXT NOT NULL,
+     subject_directory TEXT, subject_id TEXT,
+     app TEXT,
+     period_from TIMESTAMPTZ, period_to TIMESTAMPTZ,
+     detail TEXT NOT NULL,
+     client_address TEXT,
+     batch_id BIGINT NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS audit_access_batch ON audit_access (batch_id)`,
+  `CREATE INDEX IF NOT EXISTS audit_access_subject ON audit_access (subject_directory, subject_id, at)`,
+  `CREATE INDEX IF NOT EXISTS audit_access_at ON audit_access (at)`,
   // One ingest run's discovery (the files of each chain), made once by its planning activity and read by
   // each chain's activity, on whichever worker: the sources are walked once per run, not once per chain.
   `CREATE TABLE IF NOT EXISTS ingest_plans (

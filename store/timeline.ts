@@ -24,6 +24,8 @@ export interface TimelineQuery {
   /** Exclusive. */
   to?: string;
   pageSize?: number;
+  /** Only these sources (all three when absent). */
+  sources?: readonly TimelineSource[];
 }
 
 /** Screenshot events are shown once, as their outcome (source `screenshot`). */
@@ -173,9 +175,13 @@ const ORDER: Record<TimelineSource, number> = { 'audit-qs': 0, screenshot: 1, 's
 /** The merged stream, oldest first (at the same instant: Audit.qs, screenshot, security log). */
 export async function* timeline(sql: Sql, query: TimelineQuery): AsyncGenerator<TimelineEntry> {
   const user = `${query.userDirectory}\\${query.userId}`;
-  const heads = await Promise.all(
-    [readSource(sql, auditQs, query, user), readSource(sql, screenshots, query, user), readSource(sql, securityLog, query, user)].map(async (it) => ({ it, next: await it.next() })),
-  );
+  const wanted = (source: TimelineSource) => !query.sources || query.sources.includes(source);
+  const readers = [
+    ...(wanted('audit-qs') ? [readSource(sql, auditQs, query, user)] : []),
+    ...(wanted('screenshot') ? [readSource(sql, screenshots, query, user)] : []),
+    ...(wanted('security-log') ? [readSource(sql, securityLog, query, user)] : []),
+  ];
+  const heads = await Promise.all(readers.map(async (it) => ({ it, next: await it.next() })));
   for (;;) {
     let best: (typeof heads)[number] | undefined;
     for (const head of heads) {
@@ -188,4 +194,45 @@ export async function* timeline(sql: Sql, query: TimelineQuery): AsyncGenerator<
     yield best.next.value as TimelineEntry;
     best.next = await best.it.next();
   }
+}
+
+/** Where a page starts: after the first `skip` entries at `time` (entries at one instant keep their order). */
+export interface TimelineCursor {
+  time: string;
+  skip: number;
+}
+
+export interface TimelinePage {
+  entries: TimelineEntry[];
+  /** The next page's cursor, when there is more. */
+  next?: TimelineCursor;
+}
+
+/**
+ * One page of the merged timeline from `after` on (the auditor's view pages a year of a busy user
+ * this way: each page costs a few index reads, however deep it is). `types`: only entries of these
+ * types (read on until the page is full).
+ */
+export async function timelinePage(sql: Sql, query: TimelineQuery, options: { size: number; after?: TimelineCursor; types?: readonly string[] }): Promise<TimelinePage> {
+  const after = options.after;
+  const from = after && (!query.from || after.time > query.from) ? after.time : query.from;
+  const skip = after && from === after.time ? after.skip : 0;
+  const entries: TimelineEntry[] = [];
+  // Where we are in the unfiltered stream: the instant, and how many entries at it were read.
+  let at = from ?? '';
+  let readAt = 0;
+  // Each source reads what one page can need in one query.
+  for await (const entry of timeline(sql, { ...query, from, pageSize: Math.min(2000, options.size + skip + 1) })) {
+    if (entry.time !== at) {
+      at = entry.time;
+      readAt = 0;
+    }
+    readAt++;
+    if (entry.time === from && readAt <= skip) continue;
+    if (options.types && options.types.length > 0 && !options.types.includes(entry.type)) continue;
+    // One more than a page: the next page starts here.
+    if (entries.length === options.size) return { entries, next: { time: entry.time, skip: readAt - 1 } };
+    entries.push(entry);
+  }
+  return { entries };
 }

@@ -1,6 +1,6 @@
-// The audit trail under the digest chain (SPEC 5.6/6.1): Audit.qs events, screenshot outcomes and
-// purge records are appended to the same chain as the AuditSecurity batches. Each write is one chain
-// entry (machine '', service naming the table) covering the hash of every item it stored — each item's
+// The audit trail under the digest chain (SPEC 5.6/6.1/6.3): Audit.qs events, screenshot outcomes,
+// purge records and the auditor's view's access records are appended to the same chain as the
+// AuditSecurity batches. Each write is one chain entry (machine '', service naming the table) covering the hash of every item it stored — each item's
 // columns in COPY text form, as for a log row — so a database user who edits, deletes or adds an event
 // or outcome breaks the chain like one who edits a log row. A retention purge deletes items but leaves
 // a tombstone (the item's hash) under the entry that stored it, and its own entry covers the purge
@@ -42,6 +42,14 @@ export const TRAIL_SOURCES = {
     key: 'id',
     label: 'purge record',
     columns: ['id', 'run_id', 'purged_at', 'cutoff', 'retention_days', 'legal_hold', 'configured_by', 'events_deleted', 'screenshots_deleted', 'oldest', 'newest'],
+  },
+  // Every look at the trail through the auditor's view (who, what, whose trail, when).
+  access: {
+    service: 'audit-access',
+    table: 'audit_access',
+    key: 'id',
+    label: 'access record',
+    columns: ['id', 'at', 'actor', 'actor_subject', 'role', 'action', 'subject_directory', 'subject_id', 'app', 'period_from', 'period_to', 'detail', 'client_address'],
   },
 } as const satisfies Record<string, TrailSource>;
 

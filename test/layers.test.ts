@@ -27,6 +27,8 @@ test('upward imports fail the lint, naming the rule; the layout’s own directio
     ['cli/into-tests.ts', "import { startTestbed } from '../test/helpers/screenshot-testbed';"],
     ['workflows/value.ts', "import { eventContext } from '../common/audit-event';"],
     ['workflows/activity.ts', "import { createActivities } from '../activities';"],
+    ['audit-ui/upward.ts', "import { startWorker } from '../worker/start-worker';"],
+    ['client/up-to-the-web-app.ts', "import { startAuditUi } from '../audit-ui/start-audit-ui';"],
   ];
   for (const [file, code] of refused) {
     const messages = await lint(file, `${code}\nexport const used = 1;\n`);
@@ -36,6 +38,8 @@ test('upward imports fail the lint, naming the rule; the layout’s own directio
     ['store/down.ts', "import { verifyChains } from '../audit-log/scanner';"],
     ['screenshots/down.ts', "import { redeemQpsTicket } from '../qlik/qps-ticket';"],
     ['activities/down.ts', "import { openStore } from '../store/store';"],
+    ['audit-ui/down.ts', "import { checkStore } from '../client/store-check';\nimport { writeEvidence } from '../audit-trail/evidence';"],
+    ['cli/down-to-the-web-app.ts', "import { startAuditUi } from '../audit-ui/start-audit-ui';"],
     ['workflows/types.ts', "import type { Activities } from '../activities';\nimport { QlikUserId } from '../common/search-attributes';"],
   ];
   for (const [file, code] of allowed) assert.deepEqual(await lint(file, `${code}\nexport const used = 1;\n`), [], `${file}: ${code}`);
