@@ -2,6 +2,7 @@
 // authorization-code flow with PKCE, state and nonce, by openid-client. The provider's metadata is
 // discovered on first use and again after a failure, so the web app starts while the provider is
 // down and signs people in once it is back.
+import { isIP } from 'node:net';
 import type { Config } from '../common/config';
 
 type OpenIdClient = typeof import('openid-client', { with: { 'resolution-mode': 'import' } });
@@ -11,7 +12,7 @@ export type OidcSettings = Config['auditUi']['oidc'];
 
 export interface SignedInPerson {
   subject: string;
-  /** A name to show and record: name, else preferred_username, else e-mail, else the subject. */
+  /** A name to show and record: preferred_username, else e-mail, else upn, else name, else the subject. */
   name: string;
   claims: Record<string, unknown>;
 }
@@ -21,7 +22,7 @@ export class SignInError extends Error {
   override name = 'SignInError';
 }
 
-const loopback = (url: URL) => url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\./.test(url.hostname);
+const loopback = (url: URL) => url.hostname === 'localhost' || url.hostname === '[::1]' || (isIP(url.hostname) === 4 && url.hostname.startsWith('127.'));
 
 export class OidcSignIn {
   private lib?: Promise<OpenIdClient>;
@@ -93,7 +94,9 @@ export class OidcSignIn {
       if (info) claims = { ...info, ...idClaims };
     }
     const subject = String(idClaims.sub);
-    const name = [claims.name, claims.preferred_username, claims.email, subject].find((v): v is string => typeof v === 'string' && v !== '') ?? subject;
+    // What the access record names: an account name the provider's administrators assign, before a
+    // display name a user may be able to edit (a colleague's name would then stand in the record).
+    const name = [claims.preferred_username, claims.email, claims.upn, claims.name, subject].find((v): v is string => typeof v === 'string' && v !== '') ?? subject;
     return { subject, name, claims };
   }
 }

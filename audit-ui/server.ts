@@ -126,7 +126,9 @@ function cached<T>(load: () => Promise<T>, ms = 60_000): () => Promise<T> {
 export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance> {
   const { config, store, sessions, logger } = deps;
   const ui = config.auditUi;
-  const secure = ui.tls.enable;
+  // Where browsers reach us: the redirect URI's origin (behind a TLS proxy, https although we listen in clear).
+  const publicOrigin = new URL(ui.oidc.redirectUri).origin;
+  const secure = ui.tls.enable || publicOrigin.startsWith('https:');
   // __Host- cookies: Secure, path /, no domain — no other site or subdomain can set or read them.
   const SESSION = secure ? '__Host-qa-session' : 'qa-session';
   const SIGN_IN = secure ? '__Host-qa-sign-in' : 'qa-sign-in';
@@ -197,7 +199,7 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
       const site = request.headers['sec-fetch-site'];
       const origin = request.headers.origin;
       const host = request.headers.host;
-      if ((site && site !== 'same-origin') || (origin && origin !== `${secure ? 'https' : 'http'}://${host}`)) {
+      if ((site && site !== 'same-origin') || (origin && origin !== publicOrigin && origin !== `${ui.tls.enable ? 'https' : 'http'}://${host}`)) {
         say(request, 'warn', { actor: session.actor, origin, site }, 'auditor view: cross-site request refused');
         return reply.code(403).type('text/html').send(messagePage({ title: 'Refused' }, 'Refused', 'This request came from another site.'));
       }
@@ -211,8 +213,11 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const csrfFailure = err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET';
-    const status = csrfFailure ? 403 : err.statusCode && err.statusCode < 600 ? err.statusCode : 500;
-    const message = csrfFailure ? 'This form expired or did not come from this site: reload the page and try again.' : status >= 500 && !(err instanceof NotRecorded) ? 'Something went wrong on the server; it is in the service log.' : err.message;
+    const badInput = err instanceof z.ZodError;
+    const status = csrfFailure ? 403 : badInput ? 400 : err.statusCode && err.statusCode < 600 ? err.statusCode : 500;
+    const message = badInput
+      ? `bad request: ${err.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ')}`
+      : csrfFailure ? 'This form expired or did not come from this site: reload the page and try again.' : status >= 500 && !(err instanceof NotRecorded) ? 'Something went wrong on the server; it is in the service log.' : err.message;
     if (status >= 500) logger.error({ err: err.message, path: request.url.split('?')[0] }, 'auditor view: request failed');
     if (request.url.startsWith('/api/')) return reply.code(status).send({ error: message });
     return reply.code(status).type('text/html').send(messagePage(frame(request, reply, 'Problem'), status === 403 ? 'Refused' : 'Problem', message, html`<p><a href="/">Start page</a></p>`));
@@ -251,8 +256,12 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     return sendPage(reply, signInPage(new URL(ui.oidc.issuer).origin, '/'));
   });
 
-  /** Only our own paths: never an open redirect to another site. */
-  const safeReturn = (to: string | undefined) => (to && /^\/(?![/\\])/.test(to) && !/[\r\n]/.test(to) ? to : '/');
+  /** Only our own paths: never an open redirect (browsers drop tabs and read `\` as `/`: `/\t/evil` is `//evil`). */
+  const safeReturn = (to: string | undefined) => {
+    if (!to || !to.startsWith('/') || [...to].some((c) => c < ' ' || c === '\u007f' || c === '\\')) return '/';
+    const url = new URL(to, publicOrigin);
+    return url.origin === publicOrigin ? `${url.pathname}${url.search}` : '/';
+  };
 
   app.get<{ Querystring: { returnTo?: string } }>('/auth/login', { config: { access: 'public' } }, async (request, reply) => {
     let started;
@@ -269,8 +278,12 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
 
   app.get<{ Querystring: Record<string, string> }>('/auth/callback', { config: { access: 'public' } }, async (request, reply) => {
     const pending = sessions.takeSignIn(request.cookies[SIGN_IN]);
-    reply.clearCookie(SIGN_IN, { path: '/' });
-    if (request.query.error) return sendPage(reply, signInPage(new URL(ui.oidc.issuer).origin, '/', `The identity provider did not sign you in: ${request.query.error_description ?? request.query.error}`), 401);
+    reply.clearCookie(SIGN_IN, cookieBase);
+    if (request.query.error) {
+      // The provider's words are logged, not shown: anyone can put text in this URL.
+      say(request, 'warn', { error: String(request.query.error).slice(0, 100), description: String(request.query.error_description ?? '').slice(0, 300) }, 'auditor view: the identity provider refused the sign-in');
+      return sendPage(reply, signInPage(new URL(ui.oidc.issuer).origin, '/', 'The identity provider did not sign you in (the reason is in the service log).'), 401);
+    }
     if (!pending) return sendPage(reply, signInPage(new URL(ui.oidc.issuer).origin, '/', 'This sign-in expired or was started in another browser: sign in again.'), 400);
     let person;
     try {
@@ -297,7 +310,7 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     const session = sessionOf.get(request) as Session;
     await record(request, { action: 'sign-out', detail: 'signed out' });
     sessions.destroy(session.id);
-    reply.clearCookie(SESSION, { path: '/' });
+    reply.clearCookie(SESSION, cookieBase);
     return reply.redirect('/', 303);
   });
 
@@ -324,7 +337,8 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     const after = q.after ? { time: instant('after', q.after) as string, skip: q.skip ?? 0 } : undefined;
     const position = q.pos ?? 0;
     const filters = [sources.length < 3 ? `sources ${sources.join(', ')}` : '', types.length ? `types ${types.join(', ')}` : ''].filter(Boolean).join('; ');
-    await record(request, { action: 'trail-viewed', subject: user, from: p.from, to: p.to, detail: `entries from ${position + 1}${filters ? ` (${filters})` : ''}` });
+    const where = after ? `the page after ${after.time} (+${after.skip})` : 'the first page';
+    await record(request, { action: 'trail-viewed', subject: user, from: p.from, to: p.to, detail: `${where}${filters ? `; ${filters}` : ''}` });
     const started = performance.now();
     const page = await timelinePage(store, { ...user, from: p.from, to: p.to, sources }, { size: PAGE_SIZE, after, types });
     const serverMs = performance.now() - started;
@@ -403,8 +417,10 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     if (!session.shown.has(runId)) return reply.code(403).type('text/plain').send('Thumbnails are shown with the trail they belong to.');
     const facts = await outcomeFacts(store, runId);
     const file = facts && screenshotFile(facts.savedPaths);
-    if (!file) return reply.code(404).type('text/plain').send('not found');
-    return reply.type('image/webp').send(await deps.thumbnails.of(file));
+    if (!facts || !file) return reply.code(404).type('text/plain').send('not found');
+    const thumbnail = await deps.thumbnails.of(file, facts.sha256 ?? '');
+    if (!thumbnail) return reply.code(409).type('text/plain').send('The file no longer matches the sha256 stored at download: not shown.');
+    return reply.type('image/webp').send(thumbnail);
   });
 
   app.get('/app', { config: { access: 'trails' } }, async (request, reply) => {

@@ -288,7 +288,9 @@ const auditTrailSchema = z.strictObject({
 });
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
-const isLoopbackUrl = (url: URL) => LOOPBACK_HOSTS.has(url.hostname.replace(/^\[|\]$/g, '')) || /^127\./.test(url.hostname);
+/** This machine only: localhost, ::1 or an IPv4 address 127.x.x.x (not a name that starts with 127.). */
+const isLoopbackHost = (host: string) => LOOPBACK_HOSTS.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
+const isLoopbackUrl = (url: URL) => isLoopbackHost(url.hostname.replace(/^\[|\]$/g, ''));
 const urlOrEmpty = z.string().default('');
 
 // The auditor's view (SPEC 6.3): a web app signed in through the site's OpenID Connect provider.
@@ -334,7 +336,7 @@ const auditUiSchema = z
     if (!oidc.clientId) ctx.addIssue({ code: 'custom', path: ['oidc', 'clientId'], message: 'enable is true: set the client id registered at the identity provider' });
     if (oidc.auditorValues.length + oidc.operatorValues.length === 0) ctx.addIssue({ code: 'custom', path: ['oidc', 'auditorValues'], message: `enable is true: name the ${oidc.rolesClaim} values of auditors (and operatorValues of operators); nobody else gets in` });
     // Session cookies must not cross a network in clear.
-    if (!ui.tls.enable && !LOOPBACK_HOSTS.has(ui.host) && !/^127\./.test(ui.host)) ctx.addIssue({ code: 'custom', path: ['tls', 'enable'], message: `host ${ui.host} serves beyond this machine: enable TLS (or keep 127.0.0.1 behind a TLS reverse proxy)` });
+    if (!ui.tls.enable && !isLoopbackHost(ui.host)) ctx.addIssue({ code: 'custom', path: ['tls', 'enable'], message: `host ${ui.host} serves beyond this machine: enable TLS (or keep 127.0.0.1 behind a TLS reverse proxy)` });
   });
 
 export const configSchema = z.strictObject({

@@ -16,16 +16,19 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import sharp from 'sharp';
+import { Agent, request } from 'undici';
 import { startAuditUi, type RunningAuditUi } from '../audit-ui/start-audit-ui';
 import { checkStore } from '../client/store-check';
 import { parseConfig, type Config } from '../common/config';
 import { createLogger } from '../common/logger';
 import { startDemoIdentityProvider, type DemoIdentityProvider } from '../demo/demo-identity-provider';
 import { screenshotEvent, sessionEvents } from '../demo/sample-events';
+import { createPki } from '../demo/simulated-qlik/pki';
 import { accessesOf } from '../store/access-records';
 import { eventRow, storeEvents } from '../store/audit-events';
 import { recordScreenshotOutcome } from '../store/screenshot-outcomes';
 import type { AuditStore } from '../store/store';
+import { timeline, timelinePage } from '../store/timeline';
 import { copySamples } from './helpers/audit-log-factory';
 import { launchChromium } from './helpers/chromium';
 import { ingestBed } from './helpers/ingest-bed';
@@ -264,6 +267,9 @@ test('nothing without sign-in, a forged or an expired session; an operator sees 
     assert.equal(res.status, 403, url);
     assert.doesNotMatch(await res.text(), /checksum|Sales Analysis/);
   }
+  const opToken = await operator.page.locator('form[action="/auth/logout"] input[name=_csrf]').inputValue();
+  const opEvidence = await fetch(`${ui.url}/evidence`, { method: 'POST', headers: { cookie: opCookie, origin: ui.url, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: opToken, user: 'DOMAIN\\administrator', from: '2019-01-01', to: '2019-12-31' }) });
+  assert.equal(opEvidence.status, 403, 'an operator gets no bundle');
   const trailPage = await operator.page.goto(`${ui.url}${TRAIL}`);
   assert.equal(trailPage?.status(), 403);
   await shot(operator.page, 'operator-refused');
@@ -306,17 +312,126 @@ test('a cross-site POST is refused: from another site in the browser, without th
   const freshCookie = await cookieHeader(context);
   const foreign = await fetch(`${ui.url}/evidence`, { method: 'POST', headers: { cookie: freshCookie, origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: form({ _csrf: token }) });
   assert.equal(foreign.status, 403);
-  // Another session's token does not work for this one.
+  // The token and its secret cookie are good with their own session only: with another's session, 403.
+  const own = await fetch(`${ui.url}/api/me`, { headers: { cookie: freshCookie } });
+  assert.equal(own.status, 200);
   const other = await signedIn('auditor');
-  const otherCookie = await cookieHeader(other.context);
-  const stolen = await fetch(`${ui.url}/evidence`, { method: 'POST', headers: { cookie: otherCookie, origin: ui.url, 'content-type': 'application/x-www-form-urlencoded' }, body: form({ _csrf: token }) });
+  const otherSession = (await other.context.cookies(ui.url)).find((c) => c.name === 'qa-session');
+  const csrfCookie = (await context.cookies(ui.url)).find((c) => c.name === 'qa-csrf');
+  assert.ok(otherSession && csrfCookie);
+  const stolen = await fetch(`${ui.url}/evidence`, { method: 'POST', headers: { cookie: `qa-session=${otherSession.value}; qa-csrf=${csrfCookie.value}`, origin: ui.url, 'content-type': 'application/x-www-form-urlencoded' }, body: form({ _csrf: token }) });
   assert.equal(stolen.status, 403);
   await other.context.close();
+  // The same token, cookie and session together do work (so the 403s above are the checks, not a broken form).
+  const honest = await fetch(`${ui.url}/evidence`, { method: 'POST', headers: { cookie: freshCookie, origin: ui.url, 'content-type': 'application/x-www-form-urlencoded' }, body: form({ _csrf: token }) });
+  assert.equal(honest.status, 200);
+  assert.equal(honest.headers.get('content-type'), 'application/zip');
+  await honest.arrayBuffer();
   const afterCount = Number((await store.query<{ n: string }>("SELECT count(*) AS n FROM audit_access WHERE action = 'evidence-downloaded'")).rows[0]?.n);
-  assert.equal(afterCount, before, 'no refused request was served');
+  assert.equal(afterCount, before + 1, 'no refused request was served (the one honest download is recorded)');
   // The auditor is still signed in (the cross-site sign-out form never ran or was refused).
   assert.equal((await fetch(`${ui.url}/api/me`, { headers: { cookie: await cookieHeader(context) } })).status, 200);
   await context.close();
+});
+
+test('after sign-in the browser goes back only to a page of ours: no open redirect', async () => {
+  for (const returnTo of ['https://evil.example/', '//evil.example/x', '/\t/evil.example/x', '/\\evil.example', '/%09/evil.example']) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${ui.url}/auth/login?returnTo=${encodeURIComponent(returnTo)}`);
+    await signInAt(page, 'auditor');
+    await page.waitForLoadState();
+    assert.equal(new URL(page.url()).origin, ui.url, `${JSON.stringify(returnTo)} stays here: ${page.url()}`);
+    await context.close();
+  }
+});
+
+test('a look that cannot be recorded is not served', async () => {
+  const { context } = await signedIn('auditor');
+  const cookie = await cookieHeader(context);
+  // The store refuses new access records (as a full disk or a revoked grant would).
+  await store.query('ALTER TABLE audit_access ADD CONSTRAINT qa_refuse_looks CHECK (false) NOT VALID');
+  try {
+    const page = await fetch(`${ui.url}${TRAIL}`, { headers: { cookie } });
+    assert.equal(page.status, 503);
+    const text = await page.text();
+    assert.match(text, /could not be recorded in the audit store, so nothing is shown/);
+    assert.doesNotMatch(text, /checksum|Sales Analysis|Audit\.qs/);
+    const api = await fetch(`${ui.url}/api/trail?user=DOMAIN%5Cadministrator`, { headers: { cookie } });
+    assert.equal(api.status, 503);
+    assert.doesNotMatch(await api.text(), /entries/);
+    assert.equal((await fetch(`${ui.url}/screenshot/${runId}`, { headers: { cookie } })).status, 503);
+  } finally {
+    await store.query('ALTER TABLE audit_access DROP CONSTRAINT qa_refuse_looks');
+    await context.close();
+  }
+});
+
+test('over TLS the cookies are __Host-, Secure, HttpOnly and SameSite, with HSTS; the listener refuses a key of another certificate', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qa-ui-pki-'));
+  const pki = createPki(dir);
+  const pem = (name: string, text: string) => (writeFileSync(path.join(dir, name), text), path.join(dir, name));
+  const [cert, key, otherKey] = [pem('ui.pem', pki.serverCert), pem('ui-key.pem', pki.serverKey), pem('other-key.pem', pki.clientKey)];
+  const port = await freePort();
+  const tlsConfig = parseConfig(
+    { ...config, auditUi: { ...config.auditUi, port, tls: { enable: true, cert, key }, oidc: { ...config.auditUi.oidc, redirectUri: `https://127.0.0.1:${port}/auth/callback` } } },
+    { source: 'test', baseDir: tmpdir() },
+  );
+  const secure = await startAuditUi(tlsConfig, store, createLogger('test', { level: 'error' }));
+  try {
+    const dispatcher = new Agent({ connect: { ca: pki.caCert } });
+    const res = await request(`${secure.url}/auth/login`, { dispatcher });
+    assert.equal(res.statusCode, 302);
+    assert.ok(String(res.headers.location).startsWith(`${idp.issuer}/`), 'to the identity provider');
+    const cookie = String(res.headers['set-cookie']);
+    assert.match(cookie, /^__Host-qa-sign-in=[^;]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    assert.match(String(res.headers['strict-transport-security']), /max-age=31536000/);
+    await res.body.dump();
+  } finally {
+    await secure.close();
+  }
+  const wrongKey = parseConfig({ ...tlsConfig, auditUi: { ...tlsConfig.auditUi, tls: { enable: true, cert, key: otherKey } } }, { source: 'test', baseDir: tmpdir() });
+  await assert.rejects(startAuditUi(wrongKey, store, createLogger('test', { level: 'error' })), /auditUi\.tls\.key .* does not belong to the certificate auditUi\.tls\.cert/);
+});
+
+test('paging a trail neither skips nor repeats an entry, when many share one instant, with a source or a type filter', async () => {
+  // 60 events and 5 screenshot outcomes of one user at five instants (13 entries at each).
+  const user = { userDirectory: 'PAGER', userId: 'p' };
+  const at = (i: number) => new Date(Date.UTC(2019, 1, 1, 11, 0, i % 5)).toISOString();
+  const events = Array.from({ length: 60 }, (_, i) => ({ ...sessionEvents('PAGER\\p', new Date(at(i))).events[i % 4]!, eventId: randomUUID(), timestamp: at(i) }));
+  await storeEvents(store, events.map(eventRow), { key: undefined });
+  for (let i = 0; i < 5; i++) {
+    const event = screenshotEvent('https://qlik.example.com/tempcontent/p.png', 'PAGER\\p', { timestamp: at(i) });
+    await recordScreenshotOutcome(store, event, { workflowId: `screenshot-${event.eventId}`, runId: randomUUID(), status: 'skipped', reason: 'no-active-session', savedPaths: [], startedAt: event.timestamp, finishedAt: event.timestamp });
+  }
+  const key = (e: { time: string; source: string; eventId?: unknown; runId?: unknown }) => `${e.time} ${e.source} ${String(e.runId ?? e.eventId)}`;
+  const all: string[] = [];
+  for await (const e of timeline(store, { ...user })) all.push(key(e as never));
+  assert.equal(all.length, 65);
+  assert.deepEqual(all, [...all].sort((a, b) => a.slice(0, 24).localeCompare(b.slice(0, 24))), 'oldest first');
+  const types = [...new Set(events.map((e) => e.type))];
+  const cases: [number, { types?: string[]; sources?: ('audit-qs' | 'screenshot')[]; from?: string }][] = [
+    [7, {}], [13, {}], [1, {}], [4, { from: at(2) }], [5, { types: [types[0] as string] }], [3, { types: types.slice(1, 3) }], [6, { sources: ['screenshot'] }], [2, { sources: ['audit-qs'], from: at(3) }],
+  ];
+  for (const [size, filter] of cases) {
+    const seen: string[] = [];
+    let after: { time: string; skip: number } | undefined;
+    for (let pages = 0; pages < 100; pages++) {
+      const page = await timelinePage(store, { ...user, from: filter.from, sources: filter.sources }, { size, after, types: filter.types });
+      assert.ok(page.entries.length <= size);
+      seen.push(...page.entries.map((e) => key(e as never)));
+      if (!page.next) break;
+      after = page.next;
+    }
+    const expected = all.filter((line) => {
+      const [time, source, id] = line.split(' ');
+      if (filter.from && (time as string) < filter.from) return false;
+      if (filter.sources && !filter.sources.includes(source as 'audit-qs')) return false;
+      return !filter.types || filter.types.includes(events.find((e) => e.eventId === id)?.type ?? 'screenshot.url.received');
+    });
+    assert.ok(expected.length > 0);
+    assert.deepEqual(seen, expected, `pages of ${size} with ${JSON.stringify(filter)}`);
+  }
 });
 
 test('the access record is under the digest chain: a database user who edits or deletes a look is caught', async () => {

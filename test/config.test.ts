@@ -179,3 +179,38 @@ test('a store URL shown in a log line, a message or an evidence bundle carries n
     assert.doesNotMatch(redactStoreUrl(url), /s3cret|plain|p@ss|p%40ss|=k\b/);
   }
 });
+
+test("the SPEC's auditUi block loads as written; the web app is off by default and refused half-configured, naming the key", () => {
+  assert.equal(loadConfig(writeConfig('')).auditUi.enable, false);
+  const config = loadConfig(
+    writeConfig(`
+auditUi:
+  enable: true
+  host: 127.0.0.1
+  port: 8282
+  tls: { enable: false, cert: '', key: '', ca: '', passphrase: '' }
+  oidc:
+    issuer: https://login.example.com/realms/acme
+    clientId: qlik-audit
+    clientSecret: ''
+    redirectUri: https://qlik-audit.example.com:8282/auth/callback
+    rolesClaim: groups
+    auditorValues: [qlik-auditors]
+    operatorValues: [qlik-operators]
+  sessionMinutes: 480
+`),
+  );
+  assert.deepEqual([config.auditUi.port, config.auditUi.oidc.rolesClaim, config.auditUi.oidc.auditorValues], [8282, 'groups', ['qlik-auditors']]);
+  const refused = (yaml: string, pattern: RegExp) => assert.throws(() => loadConfig(writeConfig(yaml)), (err: Error) => err instanceof ConfigError && pattern.test(err.message), yaml);
+  refused('auditUi: { enable: true }', /auditUi\.oidc\.issuer: enable is true: set it/);
+  const oidc = "issuer: 'https://login.example.com', clientId: c, redirectUri: 'https://qa.example.com:8282/auth/callback', auditorValues: [a]";
+  refused(`auditUi: { enable: true, oidc: { issuer: 'http://login.example.com', clientId: c, redirectUri: 'https://qa.example.com:8282/auth/callback', auditorValues: [a] } }`, /auditUi\.oidc\.issuer: .*https:\/\//);
+  refused(`auditUi: { enable: true, oidc: { issuer: 'https://login.example.com', clientId: c, redirectUri: 'https://qa.example.com:8282/login', auditorValues: [a] } }`, /auditUi\.oidc\.redirectUri: .*\/auth\/callback/);
+  refused(`auditUi: { enable: true, oidc: { issuer: 'https://login.example.com', clientId: c, redirectUri: 'https://qa.example.com:8282/auth/callback' } }`, /auditUi\.oidc\.auditorValues: .*nobody else gets in/);
+  // Session cookies never cross a network in clear.
+  refused(`auditUi: { enable: true, host: 0.0.0.0, oidc: { ${oidc} } }`, /auditUi\.tls\.enable: host 0\.0\.0\.0 serves beyond this machine: enable TLS/);
+  refused(`auditUi: { enable: true, tls: { enable: true }, oidc: { ${oidc} } }`, /auditUi\.tls: enable is true: set cert and key/);
+  refused('auditUi: { oidc: { tenant: x } }', /auditUi\.oidc.*tenant/);
+  const tls = loadConfig(writeConfig(`auditUi: { enable: true, host: 0.0.0.0, tls: { enable: true, cert: certs/ui.pem, key: certs/ui-key.pem }, oidc: { ${oidc} } }`));
+  assert.ok(path.isAbsolute(tls.auditUi.tls.cert), 'TLS files are relative to the config file');
+});
