@@ -156,6 +156,9 @@ test('an auditor signs in, searches, reads a trail with its thumbnail, opens the
   assert.equal(await loadedWidth(thumb), 320);
   assert.match(await thumb.getAttribute('alt') ?? '', /Screenshot of Sales Analysis/);
   await shot(page, 'trail');
+  // And the part of it around the screenshot, as the page shows it (for the README).
+  await thumb.evaluate((el) => (el as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'center' }));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'audit-ui-trail-view.png') });
 
   // The screenshot: the full image with its facts, its sha256 re-checked on display.
   await page.locator('a.thumb').click();
