@@ -136,7 +136,7 @@ async function main(): Promise<void> {
 /** The auditor's view on this store: a busy user's year, first and deep pages, and cached thumbnails. */
 async function auditUiBench(store: AuditStore, report: (name: string, times: number[], note?: string) => Promise<{ p50: number; p95: number }>) {
   const BUSY = { events: 100_000, rows: 300_000, shots: 10_000 };
-  let t0 = performance.now();
+  const t0 = performance.now();
   // One busy user: 410,000 entries in the year (a service account, a power user).
   await store.query(
     `INSERT INTO audit_events (event_id, type, event_time, user_text, user_directory, user_id, app_id, app_name, sheet_id, sheet_name, envelope, batch_id)
