@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { startCli } from './helpers/cli';
 
-const FIXED_PORTS = [7233, 8233, 8181, 9464];
+const FIXED_PORTS = [7233, 8233, 8181, 9464, 8282, 8283];
 
 /** As root the embedded PostgreSQL runs as user postgres, which must reach ./var/auditdb (mkdtemp makes 0700). */
 const reachable = (dir: string) => (chmodSync(dir, 0o755), dir);
@@ -69,6 +69,13 @@ test('npm start: the stack, the demo summary without log lines, and Ctrl-C when 
     assert.ok(existsSync(logFile) && /"msg":"worker started"/.test(readFileSync(logFile, 'utf8')), 'the services log to the file');
     assert.equal((await fetch('http://127.0.0.1:8181/api/v1/test-connection')).status, 200, 'the receiver runs');
     assert.match(await (await fetch('http://127.0.0.1:9464/metrics')).text(), /temporal_/, 'worker metrics are served');
+    // The auditor's view, with the demo identity provider it signs in through.
+    assert.match(stdout, /Auditor's view:\s+http:\/\/127\.0\.0\.1:8282 .*user 'auditor', any password/);
+    assert.match(await (await fetch('http://127.0.0.1:8282/')).text(), /Sign in with your organisation's account/);
+    const login = await fetch('http://127.0.0.1:8282/auth/login', { redirect: 'manual' });
+    assert.equal(login.status, 302);
+    assert.match(login.headers.get('location') ?? '', /^http:\/\/127\.0\.0\.1:8283\/auth\?.*code_challenge_method=S256/);
+    assert.equal((await fetch('http://127.0.0.1:8282/api/trail?user=DOMAIN%5Cadministrator')).status, 401);
     const page = await fetch('http://127.0.0.1:8233/');
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<html/i);
