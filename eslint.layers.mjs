@@ -1,9 +1,9 @@
 // The layers of the product (README "Layout"), enforced on imports. From the top:
 //   bin → cli → demo → audit-ui → client, worker → activities → screenshots → qlik
-//                                      audit-trail → store → audit-log
+//                                      audit-trail, alerts → store → audit-log
 //   every layer → common;  workflows → common (values: failure types, search attributes) + types only
 // No product code imports test/. Used by eslint.config.mjs and by test/layers.test.ts.
-const folders = ['common', 'qlik', 'audit-log', 'screenshots', 'store', 'audit-trail', 'activities', 'workflows', 'client', 'worker', 'audit-ui', 'demo', 'cli', 'test'];
+const folders = ['common', 'qlik', 'audit-log', 'screenshots', 'store', 'audit-trail', 'alerts', 'activities', 'workflows', 'client', 'worker', 'audit-ui', 'demo', 'cli', 'test'];
 
 /** `../name` and `../name/*` (and deeper relative spellings) for each folder. */
 const spellings = (names) => names.flatMap((name) => [`../${name}`, `../${name}/*`, `../../${name}`, `../../${name}/*`]);
@@ -27,6 +27,7 @@ export const layerRules = [
   layer(['screenshots'], ['audit-log', ...above('screenshots')], 'screenshots/ imports qlik/ and common/ only, never activities, clients or the CLI.'),
   layer(['store'], ['qlik', 'screenshots', ...above('store')], 'store/ imports audit-log/ and common/ only, never activities, clients or the CLI.'),
   layer(['audit-trail'], ['qlik', 'screenshots', ...above('audit-trail')], 'audit-trail/ (timeline exports, evidence) imports store/, audit-log/ and common/ only.'),
+  layer(['alerts'], ['qlik', 'screenshots', 'audit-trail', ...above('alerts')], 'alerts/ (the sinks) imports store/ types and common/ only.'),
   layer(['activities'], ['workflows', 'client', 'worker', 'demo', 'cli', 'test'], 'activities/ wires the domain folders; it never imports clients, the worker, the demo or the CLI.'),
   layer(['client'], ['activities', 'worker', 'audit-ui', 'demo', 'cli', 'test'], 'client/ starts and talks to workflows; it does not import activities, the worker, the web app, the demo or the CLI.'),
   layer(['worker'], ['audit-ui', 'demo', 'cli', 'test'], 'worker/ does not import the web app, the demo, the CLI or tests.'),

@@ -4,6 +4,7 @@ import type { ActivityDeps } from './deps';
 import { createAuditLogActivities } from './audit-log-activities';
 import { createScreenshotActivities } from './screenshot-activities';
 import { createAuditTrailActivities } from './audit-trail-activities';
+import { createDetectionActivities } from './detection-activities';
 import { storeHandle } from './store-handle';
 
 export type { ActivityDeps } from './deps';
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createScreenshotActivities(deps),
     ...createAuditLogActivities(deps, store),
     ...createAuditTrailActivities(deps, store),
+    ...createDetectionActivities(deps, store),
   };
 }
 

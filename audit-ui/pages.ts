@@ -146,8 +146,9 @@ const SOURCES = [
   { id: 'audit-qs', label: 'Audit.qs events (what they did)' },
   { id: 'screenshot', label: 'Screenshots (what they saw)' },
   { id: 'security-log', label: 'Security log (what Qlik recorded)' },
+  { id: 'alert', label: 'Alerts (what the detections found)' },
 ] as const;
-const SOURCE_LABEL: Record<string, string> = { 'audit-qs': 'Audit.qs', screenshot: 'Screenshot', 'security-log': 'Security log' };
+const SOURCE_LABEL: Record<string, string> = { 'audit-qs': 'Audit.qs', screenshot: 'Screenshot', 'security-log': 'Security log', alert: 'Alert' };
 
 function verification(entry: TimelineEntry, lineFindings: Map<string, string[]>): Html {
   if (entry.source === 'security-log') {
@@ -161,6 +162,7 @@ function verification(entry: TimelineEntry, lineFindings: Map<string, string[]>)
     const verified = entry.sessionVerified === true ? html`<span class="ok">✔ user's Qlik session confirmed</span>` : entry.sessionVerified === false ? html`<span class="warn">session not confirmed</span>` : html`<span class="muted">session not checked</span>`;
     return html`${entry.sha256 ? html`<span class="muted">sha256 ${String(entry.sha256).slice(0, 12)}… (re-checked when opened)</span><br>` : ''}${verified}`;
   }
+  if (entry.source === 'alert') return html`<span class="bad">alert ${entry.alertId} (${entry.severity})</span>`;
   return html`<span class="muted">reported by the user's browser</span>`;
 }
 

@@ -59,7 +59,7 @@ const ASSETS: Record<string, { type: string; body: Buffer }> = {
   'ui.css': { type: 'text/css; charset=utf-8', body: readFileSync(path.join(__dirname, 'assets', 'ui.css')) },
   'icon.svg': { type: 'image/svg+xml', body: readFileSync(path.join(__dirname, 'assets', 'icon.svg')) },
 };
-const SOURCES: readonly TimelineSource[] = ['audit-qs', 'screenshot', 'security-log'];
+const SOURCES: readonly TimelineSource[] = ['audit-qs', 'screenshot', 'security-log', 'alert'];
 const RUN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Bad input in a request: 400 with the message on the page. */
@@ -102,7 +102,7 @@ const trailQuery = z.object({
   user: text,
   from: text,
   to: text,
-  source: z.union([z.string().max(20), z.array(z.string().max(20)).max(3)]).optional(),
+  source: z.union([z.string().max(20), z.array(z.string().max(20)).max(4)]).optional(),
   type: z.string().max(200).optional(),
   after: text,
   skip: z.coerce.number().int().min(0).max(1_000_000).optional(),
@@ -336,7 +336,7 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     const types = (q.type ?? '').split(',').map((t) => t.trim()).filter(Boolean);
     const after = q.after ? { time: instant('after', q.after) as string, skip: q.skip ?? 0 } : undefined;
     const position = q.pos ?? 0;
-    const filters = [sources.length < 3 ? `sources ${sources.join(', ')}` : '', types.length ? `types ${types.join(', ')}` : ''].filter(Boolean).join('; ');
+    const filters = [sources.length < SOURCES.length ? `sources ${sources.join(', ')}` : '', types.length ? `types ${types.join(', ')}` : ''].filter(Boolean).join('; ');
     const where = after ? `the page after ${after.time} (+${after.skip})` : 'the first page';
     await record(request, { action: 'trail-viewed', subject: user, from: p.from, to: p.to, detail: `${where}${filters ? `; ${filters}` : ''}` });
     const started = performance.now();
@@ -353,7 +353,7 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     const files = [...new Map(rows.map((r) => [`${r.machine}/${r.service}/${r.file}`, { machine: r.machine, service: r.service, fileName: r.file }])).values()];
     const [lineFindings, fileFindings, accesses] = await Promise.all([findingsAtLines(store, rows), findingsByFile(store, { files }), accessesOf(store, user, { limit: 20 })]);
     const base = { user: userText(user), from: q.from, to: q.to, type: types.join(',') || undefined };
-    const sourceParams = sources.length < 3 ? sources.map((s) => `&source=${encodeURIComponent(s)}`).join('') : '';
+    const sourceParams = sources.length < SOURCES.length ? sources.map((s) => `&source=${encodeURIComponent(s)}`).join('') : '';
     const nextHref = page.next ? `/trail${query({ ...base, after: page.next.time, skip: page.next.skip, pos: position + page.entries.length })}${sourceParams}` : undefined;
     const firstHref = position > 0 ? `/trail${query(base)}${sourceParams}` : undefined;
     return sendPage(

@@ -14,6 +14,7 @@ import type { Config } from '../common/config';
 import { withClient } from '../client/connect';
 import { waitWithWorkerWatch } from '../client/worker-watch';
 import { startIngestNow, upsertIngestSchedule, INGEST_SCHEDULE_ID } from '../client/ingest-schedule';
+import { DETECTION_SCHEDULE_ID, upsertDetectionSchedule } from '../client/detection-schedule';
 import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 
@@ -123,7 +124,9 @@ const scheduleSpec = {
   help: `
 Creates or updates the Temporal Schedule "${INGEST_SCHEDULE_ID}": ingestAuditSecurityLogs every
 auditSecurityLog.every; a run still going when the next is due is not overlapped (SKIP); runs missed
-while Temporal was down are caught up within 1 hour. See it in the Web UI under Schedules.
+while Temporal was down are caught up within 1 hour. Also creates or updates the detection schedule
+(detect-alerts, every detections.every): see 'qlik-audit alerts --help'. See both in the Web UI
+under Schedules.
 
 Options:
   --config <file>   YAML configuration
@@ -137,7 +140,8 @@ async function scheduleCommand(argv: string[]): Promise<number> {
   const config = requireConfig(values.config, scheduleSpec.usage);
   return withClient(config, async (client, taskQueue) => {
     const outcome = await upsertIngestSchedule(client, config, taskQueue);
-    process.stdout.write(`${JSON.stringify({ scheduleId: INGEST_SCHEDULE_ID, outcome, every: config.auditSecurityLog.every })}\n`);
+    const detections = await upsertDetectionSchedule(client, config, taskQueue);
+    process.stdout.write(`${JSON.stringify({ scheduleId: INGEST_SCHEDULE_ID, outcome, every: config.auditSecurityLog.every, detections: { scheduleId: DETECTION_SCHEDULE_ID, outcome: detections, every: config.detections.every } })}\n`);
     return EXIT_OK;
   });
 }

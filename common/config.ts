@@ -287,6 +287,96 @@ const auditTrailSchema = z.strictObject({
     .default('1d'),
 });
 
+const severity = z.enum(['low', 'medium', 'high', 'critical']);
+const duration = (example: string) => z.string().regex(/^\d+(ms|s|m|h|d)$/, `expected a duration such as ${example}`);
+/** A rule that counts: at least `threshold` signals for one key within `windowSeconds`. */
+const countingRule = (threshold: number, windowSeconds: number, level: z.infer<typeof severity>) =>
+  z
+    .strictObject({
+      enable: z.boolean().default(true),
+      threshold: z.number().int().min(1).default(threshold),
+      windowSeconds: z.number().int().min(1).max(86_400).default(windowSeconds),
+      severity: severity.default(level),
+    })
+    .prefault({});
+
+// Detections over the stored trail (SPEC 7): a schedule runs them every `every` over what was stored
+// since its checkpoint; an alert per rule and key at most once per `suppressionMinutes`.
+const detectionsSchema = z.strictObject({
+  every: duration('1m or 5m').default('1m'),
+  suppressionMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
+  rules: z
+    .strictObject({
+      failedLogins: countingRule(5, 300, 'high'),
+      accessDenied: countingRule(10, 600, 'medium'),
+      serviceAccountRemote: z
+        .strictObject({
+          enable: z.boolean().default(true),
+          severity: severity.default('critical'),
+          // The site's own nodes (their service accounts talk across nodes): addresses not alerted on.
+          allowedAddresses: list(z.string().min(1)),
+        })
+        .prefault({}),
+      newClientAddress: z.strictObject({ enable: z.boolean().default(false), learningDays: z.number().int().min(0).max(365).default(14), severity: severity.default('low') }).prefault({}),
+      integrity: z
+        .strictObject({
+          enable: z.boolean().default(true),
+          severity: severity.default('critical'),
+          // A chain that stopped growing: no ingest run has finished for this long (0: 6 × auditSecurityLog.every, at least 30 min).
+          silentMinutes: z.number().int().min(0).default(0),
+          // The whole store is checked (verify-store) at most this often; new error findings every run.
+          verifyEveryMinutes: z.number().int().min(1).default(60),
+        })
+        .prefault({}),
+      screenshotRefusals: countingRule(20, 600, 'medium'),
+    })
+    .prefault({}),
+});
+
+const httpsUrl = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && (url.hostname === 'localhost' || (isIP(url.hostname) === 4 && url.hostname.startsWith('127.'))));
+  } catch {
+    return false;
+  }
+}, 'expected an https:// URL (http:// only to this machine)');
+const sinkName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a name of letters, digits, . _ or - (it names the sink in the Web UI and alerts test)');
+
+// Where alerts go (SPEC 7): each sink gets every alert once, retried for hours while it is down.
+const alertsSchema = z.strictObject({
+  sinks: list(
+    z.discriminatedUnion('type', [
+      // HTTPS POST of the alert's JSON, signed: X-Qlik-Audit-Signature: sha256=<HMAC-SHA256 of the body> (secret or env QLIK_AUDIT_ALERT_SECRET_<NAME>)
+      z.strictObject({ name: sinkName, type: z.literal('webhook'), url: httpsUrl, secret: z.string().default(''), ca: z.string().default('') }),
+      // RFC 5424 over TCP and TLS (RFC 5425 framing), as SIEMs take it
+      z.strictObject({ name: sinkName, type: z.literal('syslog'), host: z.string().min(1), port: port.default(6514), tls: z.strictObject({ ca: z.string().default('') }).prefault({}) }),
+      // SMTP with STARTTLS (required unless starttls: false), the alert as text with its JSON attached
+      z.strictObject({
+        name: sinkName,
+        type: z.literal('email'),
+        from: z.string().min(3),
+        to: z.array(z.string().min(3)).min(1),
+        smtp: z.strictObject({
+          host: z.string().min(1),
+          port: port.default(587),
+          starttls: z.boolean().default(true),
+          user: z.string().default(''),
+          // or env QLIK_AUDIT_SMTP_PASSWORD_<NAME>
+          password: z.string().default(''),
+          ca: z.string().default(''),
+        }),
+      }),
+    ]),
+  ),
+}).superRefine((alerts, ctx) => {
+  const seen = new Set<string>();
+  alerts.sinks.forEach((sink, i) => {
+    if (seen.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['sinks', i, 'name'], message: `'${sink.name}' names two sinks: each needs its own name` });
+    seen.add(sink.name);
+  });
+});
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 /** This machine only: localhost, ::1 or an IPv4 address 127.x.x.x (not a name that starts with 127.). */
 const isLoopbackHost = (host: string) => LOOPBACK_HOSTS.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
@@ -347,11 +437,15 @@ export const configSchema = z.strictObject({
   auditSecurityLog: auditSecurityLogSchema.prefault({}),
   auditTrail: auditTrailSchema.prefault({}),
   auditUi: auditUiSchema.prefault({}),
+  detections: detectionsSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type ScreenshotsConfig = Config['screenshots'];
 export type QlikConfig = Config['qlik'];
+export type AlertSink = Config['alerts']['sinks'][number];
+export type DetectionRules = Config['detections']['rules'];
 
 /** A configuration problem a user can fix; the message names the file and the key path. */
 export class ConfigError extends Error {
@@ -380,6 +474,11 @@ function resolvePaths(config: Config, baseDir: string): Config {
     },
     eventApi: { ...config.eventApi, tls: absTls(config.eventApi.tls) },
     auditUi: { ...config.auditUi, tls: absTls(config.auditUi.tls) },
+    alerts: {
+      sinks: config.alerts.sinks.map((sink) =>
+        sink.type === 'webhook' ? { ...sink, ca: sink.ca && abs(sink.ca) } : sink.type === 'syslog' ? { ...sink, tls: { ca: sink.tls.ca && abs(sink.tls.ca) } } : { ...sink, smtp: { ...sink.smtp, ca: sink.smtp.ca && abs(sink.smtp.ca) } },
+      ),
+    },
     auditSecurityLog: {
       ...config.auditSecurityLog,
       sources: config.auditSecurityLog.sources.map((s) => ({ directory: abs(s.directory) })),

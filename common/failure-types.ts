@@ -21,6 +21,7 @@ export const Retryable = {
   StoreUnavailable: 'StoreUnavailable', // the audit store: connection refused or lost, server restarting, too many connections, the embedded server not starting
   LockLost: 'LockLost', // the connection holding a chain's lock dropped mid-ingest
   SourceUnavailable: 'SourceUnavailable', // a log folder cannot be read (a share not mounted, permissions)
+  SinkUnavailable: 'SinkUnavailable', // an alert sink (webhook, syslog, SMTP) is down or refused the alert: retried for hours
 } as const;
 
 export const NON_RETRYABLE_TYPES: string[] = Object.values(NonRetryable);

@@ -228,6 +228,51 @@ const MIGRATIONS = [
   `CREATE INDEX IF NOT EXISTS audit_access_batch ON audit_access (batch_id)`,
   `CREATE INDEX IF NOT EXISTS audit_access_subject ON audit_access (subject_directory, subject_id, at)`,
   `CREATE INDEX IF NOT EXISTS audit_access_at ON audit_access (at)`,
+  // Detections and alerts (SPEC 7): alerts are trail items under the chain (never edited: a later
+  // burst is a new alert); deliveries, the checkpoint, windowed signals and each user's client
+  // addresses are the detector's working state.
+  `CREATE TABLE IF NOT EXISTS audit_alerts (
+     id BIGSERIAL PRIMARY KEY,
+     rule TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     alert_key TEXT NOT NULL,
+     summary TEXT NOT NULL,
+     first_seen TIMESTAMPTZ NOT NULL,
+     last_seen TIMESTAMPTZ NOT NULL,
+     count INTEGER NOT NULL,
+     evidence JSONB NOT NULL,
+     user_directory TEXT, user_id TEXT,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     batch_id BIGINT NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS audit_alerts_batch ON audit_alerts (batch_id)`,
+  `CREATE INDEX IF NOT EXISTS audit_alerts_rule_key ON audit_alerts (rule, alert_key, last_seen)`,
+  `CREATE INDEX IF NOT EXISTS audit_alerts_user ON audit_alerts (user_directory, user_id, first_seen)`,
+  `CREATE INDEX IF NOT EXISTS audit_alerts_created ON audit_alerts (created_at)`,
+  `CREATE TABLE IF NOT EXISTS alert_deliveries (
+     alert_id BIGINT NOT NULL,
+     sink TEXT NOT NULL,
+     delivered_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (alert_id, sink)
+   )`,
+  `CREATE TABLE IF NOT EXISTS detection_state (name TEXT PRIMARY KEY, value JSONB NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+  `CREATE TABLE IF NOT EXISTS detection_signals (
+     rule TEXT NOT NULL,
+     signal_key TEXT NOT NULL,
+     at TIMESTAMPTZ NOT NULL,
+     ref TEXT NOT NULL,
+     source TEXT NOT NULL,
+     PRIMARY KEY (rule, signal_key, ref)
+   )`,
+  `CREATE INDEX IF NOT EXISTS detection_signals_window ON detection_signals (rule, signal_key, at)`,
+  `CREATE INDEX IF NOT EXISTS detection_signals_at ON detection_signals (at)`,
+  `CREATE TABLE IF NOT EXISTS client_addresses (
+     user_directory TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     address TEXT NOT NULL,
+     first_seen TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (user_directory, user_id, address)
+   )`,
   // One ingest run's discovery (the files of each chain), made once by its planning activity and read by
   // each chain's activity, on whichever worker: the sources are walked once per run, not once per chain.
   `CREATE TABLE IF NOT EXISTS ingest_plans (

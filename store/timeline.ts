@@ -1,10 +1,10 @@
 // One user's audit trail (SPEC 6.2), oldest first: Audit.qs events (what they did in the app),
-// screenshot outcomes (what they saw) and AuditSecurity rows (what the server recorded), matched on
-// UserDirectory/UserId. Each source is read in pages along its (user, time) index and the three are
+// screenshot outcomes (what they saw), AuditSecurity rows (what the server recorded) and the alerts
+// the detections raised about them (SPEC 7), matched on UserDirectory/UserId. Each source is read in pages along its (user, time) index and the three are
 // merged as they stream, so a user with millions of entries costs three small queries at a time.
 import type { Sql } from './store';
 
-export type TimelineSource = 'audit-qs' | 'screenshot' | 'security-log';
+export type TimelineSource = 'audit-qs' | 'screenshot' | 'security-log' | 'alert';
 
 export interface TimelineEntry {
   time: string;
@@ -158,6 +158,34 @@ const securityLog: Source<SecurityRowOut> = {
   },
 };
 
+interface AlertRowOut {
+  id: string; rule: string; severity: string; alert_key: string; summary: string; first_seen: Date | string; last_seen: Date | string; count: number;
+}
+/** Alerts of the detections about this user (SPEC 7), at the time they were raised for (the window's last row). */
+const alerts: Source<AlertRowOut> = {
+  sql: `SELECT id, rule, severity, alert_key, summary, first_seen, last_seen, count
+        FROM audit_alerts
+        WHERE user_directory = $1 AND user_id = $2 AND first_seen < $3
+          AND (first_seen, id) > ($4::timestamptz, $5::bigint)
+        ORDER BY first_seen, id LIMIT $6`,
+  cursor: (r) => [r.first_seen, r.id],
+  start: [-1],
+  entry: (r, user) => ({
+    time: iso(r.first_seen),
+    source: 'alert',
+    type: r.rule,
+    app: '',
+    detail: clip(`${r.severity}: ${r.summary}`, 300),
+    user,
+    alertId: String(r.id),
+    severity: r.severity,
+    key: r.alert_key,
+    count: r.count,
+    lastSeen: iso(r.last_seen),
+    reportedBy: 'qlik-audit',
+  }),
+};
+
 /** One source's entries in time order, page by page along its index. */
 async function* readSource<R>(sql: Sql, source: Source<R>, query: TimelineQuery, user: string): AsyncGenerator<TimelineEntry> {
   const pageSize = query.pageSize ?? 2000;
@@ -170,7 +198,7 @@ async function* readSource<R>(sql: Sql, source: Source<R>, query: TimelineQuery,
   }
 }
 
-const ORDER: Record<TimelineSource, number> = { 'audit-qs': 0, screenshot: 1, 'security-log': 2 };
+const ORDER: Record<TimelineSource, number> = { 'audit-qs': 0, screenshot: 1, 'security-log': 2, alert: 3 };
 
 /** The merged stream, oldest first (at the same instant: Audit.qs, screenshot, security log). */
 export async function* timeline(sql: Sql, query: TimelineQuery): AsyncGenerator<TimelineEntry> {
@@ -180,6 +208,7 @@ export async function* timeline(sql: Sql, query: TimelineQuery): AsyncGenerator<
     ...(wanted('audit-qs') ? [readSource(sql, auditQs, query, user)] : []),
     ...(wanted('screenshot') ? [readSource(sql, screenshots, query, user)] : []),
     ...(wanted('security-log') ? [readSource(sql, securityLog, query, user)] : []),
+    ...(wanted('alert') ? [readSource(sql, alerts, query, user)] : []),
   ];
   const heads = await Promise.all(readers.map(async (it) => ({ it, next: await it.next() })));
   for (;;) {

@@ -51,6 +51,14 @@ export const TRAIL_SOURCES = {
     label: 'access record',
     columns: ['id', 'at', 'actor', 'actor_subject', 'role', 'action', 'subject_directory', 'subject_id', 'app', 'period_from', 'period_to', 'detail', 'client_address'],
   },
+  // Alerts of the detections (SPEC 7): what was found, when, on which rows.
+  alerts: {
+    service: 'audit-alerts',
+    table: 'audit_alerts',
+    key: 'id',
+    label: 'alert',
+    columns: ['id', 'rule', 'severity', 'alert_key', 'summary', 'first_seen', 'last_seen', 'count', 'evidence', 'user_directory', 'user_id', 'created_at'],
+  },
 } as const satisfies Record<string, TrailSource>;
 
 export const TRAIL_BY_SERVICE = new Map<string, TrailSource>(Object.values(TRAIL_SOURCES).map((s) => [s.service, s]));

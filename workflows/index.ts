@@ -2,3 +2,4 @@
 export { captureScreenshot } from './capture-screenshot';
 export { ingestAuditSecurityLogs } from './ingest-audit-security-logs';
 export { purgeAuditTrail } from './purge-audit-trail';
+export { detectAlerts, deliverAlert } from './detect-alerts';

@@ -65,3 +65,36 @@ export function withValidChecksum(line: string): string {
   const body = line.slice(0, line.lastIndexOf('\t') + 1);
   return `${body}${createHash('sha1').update(Buffer.from(body, 'utf8')).digest('hex')}`;
 }
+
+export interface SecurityRowFields {
+  directory?: string;
+  user?: string;
+  command?: string;
+  result?: string;
+  message?: string;
+  /** ClientHostAddress as Qlik writes it ("[::ffff:10.1.2.3]:51234", "Not available"). */
+  address?: string;
+  object?: string;
+  service?: string;
+}
+
+/** A row line (without CRLF) with the fields a detection reads, and a correct checksum. */
+export function securityRow(sequence: number, when: Date, f: SecurityRowFields = {}): string {
+  const stamp = when.toISOString().replace(/[-:]/g, '').replace('Z', '+0000');
+  const command = f.command ?? 'Check access';
+  const result = f.result ?? '0';
+  const fields = [
+    String(sequence), '20.4.2.0', stamp, 'QlikServer9', `${randomUUIDLike(sequence)}`,
+    `Command=${command};Result=${result};ResultText=${result === '0' ? 'Success' : 'Error'}`, '0', '0', '0', f.directory ?? 'DOMAIN', f.user ?? 'anna',
+    '0', f.object ?? 'Not available', 'Security', f.address ?? 'Not available', f.service ?? 'Proxy', 'Not available', '/', command, result, f.message ?? `${command} ${result === '0' ? 'succeeded' : 'failed'}`,
+  ];
+  const body = `${fields.join('\t')}\t`;
+  return `${body}${createHash('sha1').update(Buffer.from(body, 'utf8')).digest('hex')}`;
+}
+
+const randomUUIDLike = (n: number) => `${`00000000${n}`.slice(-8)}-0000-4000-8000-000000000000`;
+
+/** File text of row lines: BOM, header, the rows; CRLF everywhere. */
+export function securityFile(rows: string[]): string {
+  return `${BOM}${[HEADER, ...rows].join('\r\n')}\r\n`;
+}
