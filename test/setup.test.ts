@@ -29,10 +29,12 @@ test('fresh namespace: worker and receiver stop with one line naming setup; setu
   const first = await runCli(['setup', '--config', config]);
   assert.equal(first.status, 0, first.stderr);
   for (const name of ['QlikUserId', 'QlikUserDirectory', 'QlikAppId', 'ScreenshotOutcome']) assert.match(first.stdout, new RegExp(`registered search attribute ${name} \\(Keyword\\)`));
+  assert.match(first.stdout, /schedule detect-alerts created \(detections every 1m; alerts to no sink yet: set alerts\.sinks\)/);
   const again = await runCli(['setup', '--config', config, '--json']);
   assert.equal(again.status, 0, again.stderr);
-  const summary = JSON.parse(again.stdout) as { namespace: string; registered: string[]; alreadyPresent: string[] };
+  const summary = JSON.parse(again.stdout) as { namespace: string; registered: string[]; alreadyPresent: string[]; schedules: Record<string, string> };
   assert.deepEqual(summary.registered, []);
+  assert.deepEqual(summary.schedules, { 'detect-alerts': 'updated' });
   assert.deepEqual(new Set(summary.alreadyPresent), new Set(['QlikUserId', 'QlikUserDirectory', 'QlikAppId', 'ScreenshotOutcome']));
 
   const worker = startCli(['worker', '--config', config, '--log-format', 'json'], 'worker started');
