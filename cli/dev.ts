@@ -117,6 +117,9 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
         `${v.files.reduce((n, f) => n + f.rows, 0)} rows, ${errors} error findings, ${v.findings.length - errors} info (${[...new Set(v.findings.map((f) => f.kind))].join(', ') || 'none'})`,
     );
     say(`  ingested ${ingest.rowsStored} rows into ${redactStoreUrl(config.auditSecurityLog.store)}; schedule ingest-audit-security-logs runs every ${config.auditSecurityLog.every}: ${uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
+    const alerts = logs.detections.alerts;
+    say(`Detections over the stored trail: ${alerts.length} alert(s)${alerts.length ? '' : ' (nothing suspicious)'}; schedule detect-alerts runs every ${config.detections.every} (qlik-audit alerts list)`);
+    for (const alert of alerts.slice(0, 5)) say(`  - [${alert.severity}] ${alert.rule}: ${alert.summary.slice(0, 110)}`);
   }
   say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`QlikUserId="${DEMO_USER.userId}"`)}`);
   if (store && typeof logs !== 'string') await showTrail(store, config, logs.ingest.anchor, varDir, say);

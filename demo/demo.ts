@@ -9,6 +9,8 @@ import { verifyChains } from '../audit-log/scanner';
 import { openStore, StoreFormatError, type AuditStore } from '../store/store';
 import type { IngestSummary } from '../common/ingest-types';
 import type { Config } from '../common/config';
+import { startDetectionNow, upsertDetectionSchedule } from '../client/detection-schedule';
+import type { DetectionResult } from '../common/detection-types';
 import { startIngestNow, upsertIngestSchedule } from '../client/ingest-schedule';
 import type { ScreenshotResult } from '../common/screenshot-result';
 import { createPki, type Pki } from './simulated-qlik/pki';
@@ -141,11 +143,14 @@ export async function runDemoEvents(demo: Demo, receiverUrl: string, waitForResu
   return { runs, session: sessionResult };
 }
 
-/** Verifies the demo logs offline, schedules ingestion, and runs one ingestion now. */
+/** Verifies the demo logs offline, schedules ingestion and detections, and runs one of each now. */
 export async function runDemoAuditLogs(client: Client, config: Config) {
   const sources = config.auditSecurityLog.sources.map((s) => s.directory);
   const verification = await verifyChains(buildChains(await discoverLogFiles(sources)), { sequenceMax: config.auditSecurityLog.sequenceMax, columns: config.auditSecurityLog.columns });
   await upsertIngestSchedule(client, config, config.temporal.taskQueue);
   const ingest: IngestSummary = await (await startIngestNow(client, config.temporal.taskQueue)).result();
-  return { verification, ingest };
+  // The detections over what was just stored (and on their schedule from now on).
+  await upsertDetectionSchedule(client, config, config.temporal.taskQueue);
+  const detections: DetectionResult = await (await startDetectionNow(client, config.temporal.taskQueue)).result();
+  return { verification, ingest, detections };
 }
