@@ -179,15 +179,30 @@ async function countingCandidates(sql: Sql, signals: Signal[], settings: Detecti
     }
   }
   const suppressionMs = settings.suppressionMinutes * 60_000;
-  for (const k of touched.values()) {
+  const keys = [...touched.values()];
+  // Every touched key's signals in its windows, and its last alert, in two queries (not two per key).
+  const windowOf = (k: (typeof keys)[number]) => settings.rules[k.rule].windowSeconds * 1000;
+  const { rows: all } = await sql.query<{ rule: string; signal_key: string; at: Date; ref: string; source: Evidence['source'] }>(
+    `SELECT s.rule, s.signal_key, s.at, s.ref, s.source
+     FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS k(rule, signal_key, since, until)
+     JOIN detection_signals s ON s.rule = k.rule AND s.signal_key = k.signal_key AND s.at > k.since AND s.at <= k.until
+     ORDER BY s.rule, s.signal_key, s.at, s.ref`,
+    [keys.map((k) => k.rule), keys.map((k) => k.key), keys.map((k) => new Date(k.from - windowOf(k)).toISOString()), keys.map((k) => new Date(k.to).toISOString())],
+  );
+  const byKey = new Map<string, typeof all>();
+  for (const r of all) {
+    const id = `${r.rule}\u0000${r.signal_key}`;
+    let list = byKey.get(id);
+    if (!list) byKey.set(id, (list = []));
+    list.push(r);
+  }
+  const lastAlerts = await lastAlertsAt(sql, keys.map((k) => ({ rule: k.rule, key: k.key })));
+  for (const k of keys) {
     const rule = settings.rules[k.rule];
-    const windowMs = rule.windowSeconds * 1000;
-    const { rows } = await sql.query<{ at: Date; ref: string; source: Evidence['source'] }>(
-      'SELECT at, ref, source FROM detection_signals WHERE rule = $1 AND signal_key = $2 AND at > $3 AND at <= $4 ORDER BY at, ref',
-      [k.rule, k.key, new Date(k.from - windowMs).toISOString(), new Date(k.to).toISOString()],
-    );
-    const last = await lastAlertAt(sql, k.rule, k.key);
-    let lastAlert = last ?? -Infinity;
+    const windowMs = windowOf(k);
+    const rows = byKey.get(`${k.rule}\u0000${k.key}`) ?? [];
+    if (rows.length < rule.threshold) continue;
+    let lastAlert = lastAlerts.get(`${k.rule}\u0000${k.key}`) ?? -Infinity;
     let start = 0;
     for (let end = 0; end < rows.length; end++) {
       const t = (rows[end] as { at: Date }).at.getTime();
@@ -211,6 +226,16 @@ async function countingCandidates(sql: Sql, signals: Signal[], settings: Detecti
       }
     }
   }
+}
+
+/** The newest alert time of each (rule, key), in one query. */
+async function lastAlertsAt(sql: Sql, keys: { rule: string; key: string }[]): Promise<Map<string, number>> {
+  const { rows } = await sql.query<{ rule: string; alert_key: string; last: Date }>(
+    `SELECT k.rule, k.alert_key, (SELECT max(last_seen) FROM audit_alerts a WHERE a.rule = k.rule AND a.alert_key = k.alert_key) AS last
+     FROM unnest($1::text[], $2::text[]) AS k(rule, alert_key)`,
+    [keys.map((k) => k.rule), keys.map((k) => k.key)],
+  );
+  return new Map(rows.filter((r) => r.last).map((r) => [`${r.rule}\u0000${r.alert_key}`, r.last.getTime()]));
 }
 
 function summaryOf(rule: Signal['rule'], key: string, count: number, windowSeconds: number): string {
