@@ -4,7 +4,7 @@
 //   sendAlertToSink   one alert to one sink, once: a sink that acknowledged it is never sent it again
 import { Context } from '@temporalio/activity';
 import { sendAlert } from '../alerts/send-alert';
-import { SinkError } from '../alerts/alert-message';
+import { sinkSecret, SinkError } from '../alerts/alert-message';
 import type { DeliveryInput, DeliveryResult, DetectionResult } from '../common/detection-types';
 import { permanent, transient } from '../common/failures';
 import { currentAnchors, readAnchorLog } from '../store/anchor-log';
@@ -18,6 +18,8 @@ import type { StoreHandle } from './store-handle';
 import { storeFailure } from './store-failures';
 
 const HEARTBEAT_MS = 60_000;
+/** Deliveries started by one run (the rest by the next ones): keeps its history and result small. */
+const MAX_PER_RUN = 200;
 
 /** Minutes of ingest silence that make a chain "stopped growing": configured, else 6 × the ingest interval (≥ 30). */
 function silentMinutes(every: string, configured: number): number {
@@ -31,6 +33,11 @@ export function createDetectionActivities({ logger, config }: ActivityDeps, getS
   const digestKey = configuredDigestKey(config.auditSecurityLog.digestKey);
   const { detections } = config;
   const sinkNames = config.alerts.sinks.map((s) => s.name);
+  for (const sink of config.alerts.sinks) {
+    if (sink.type === 'webhook' && !sinkSecret('ALERT_SECRET', sink.name, sink.secret)) {
+      logger.warn({ sink: sink.name }, `alerts.sinks ${sink.name}: no secret (set it, or env QLIK_AUDIT_ALERT_SECRET_${sink.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}): its alerts are signed with an empty key, which anyone can forge`);
+    }
+  }
 
   async function detectNewAlerts(): Promise<DetectionResult> {
     const ctx = Context.current();
@@ -44,6 +51,7 @@ export function createDetectionActivities({ logger, config }: ActivityDeps, getS
         const run = await detectNew(store, settings, runId, (r) => beat.progress({ rows: r.rows, checkpoint: r.checkpoint }));
         const extra: NewAlert[] = [];
         let verified: DetectionResult['verified'];
+        let verifiedAt: string | undefined;
         if (detections.rules.integrity.enable) {
           const integrity = detections.rules.integrity;
           const silent = await silentChain(store, silentMinutes(config.auditSecurityLog.every, integrity.silentMinutes));
@@ -61,21 +69,40 @@ export function createDetectionActivities({ logger, config }: ActivityDeps, getS
             for (const [kind, details] of kinds) {
               extra.push({ rule: 'integrity', severity: integrity.severity, key: `verify-store ${kind}`, summary: `verify-store: ${details.length} ${kind} problem(s) — ${details[0]}`.slice(0, 500), firstSeen: now, lastSeen: now, count: details.length, evidence: details.slice(0, 20).map((d, i) => ({ source: 'verify-store', id: `${kind}#${i + 1}: ${d.slice(0, 200)}` })) });
             }
-            await writeState(store, 'verified-at', now);
+            verifiedAt = now;
           }
         }
-        if (extra.length) run.alerts.push(...(await store.transaction((sql) => storeAlerts(sql, extra, settings, runId), { lock: DIGEST_CHAIN_LOCK })));
-        // What some sink has not acknowledged (a delivery that gave up, or one never started after a crash).
+        // The verify-store alerts and the time of the check commit together: a failed commit checks again.
+        if (extra.length || verifiedAt) {
+          const stored = await store.transaction(async (sql) => {
+            const alerts = await storeAlerts(sql, extra, settings, runId);
+            if (verifiedAt) await writeState(sql, 'verified-at', verifiedAt);
+            return alerts;
+          }, { lock: DIGEST_CHAIN_LOCK });
+          run.alerts.push(...stored);
+        }
+        // What some sink has not acknowledged, oldest first, for a week (longer than a delivery retries:
+        // one that gave up is started again by a later run).
         const { rows: pending } = await store.query<{ id: string; done: string[] }>(
           `SELECT a.id, coalesce(array_agg(d.sink) FILTER (WHERE d.sink IS NOT NULL), '{}') AS done
            FROM audit_alerts a LEFT JOIN alert_deliveries d ON d.alert_id = a.id
-           WHERE a.created_at > now() - interval '2 days' GROUP BY a.id ORDER BY a.id LIMIT 2000`,
+           WHERE a.created_at > now() - interval '7 days'
+           GROUP BY a.id
+           HAVING NOT (coalesce(array_agg(d.sink) FILTER (WHERE d.sink IS NOT NULL), '{}') @> $1::text[])
+           ORDER BY a.id LIMIT 500`,
+          [sinkNames],
         );
+        // History carries ids and rules only (no user names or addresses), and a bounded number of them:
+        // alerts beyond the cap are delivered through `pending` by the next runs.
         const fresh = new Set(run.alerts.map((a) => a.id));
         const result: DetectionResult = {
-          alerts: run.alerts.map((a) => ({ id: a.id, rule: a.rule, severity: a.severity, summary: a.summary.slice(0, 200) })),
-          pending: pending.filter((p) => !fresh.has(String(p.id))).map((p) => ({ id: String(p.id), sinks: sinkNames.filter((s) => !p.done.includes(s)) })).filter((p) => p.sinks.length > 0).slice(0, 200),
+          alerts: run.alerts.slice(0, MAX_PER_RUN).map((a) => ({ id: a.id, rule: a.rule, severity: a.severity })),
+          pending: pending
+            .filter((p) => !fresh.has(String(p.id)) || run.alerts.findIndex((a) => a.id === String(p.id)) >= MAX_PER_RUN)
+            .map((p) => ({ id: String(p.id), sinks: sinkNames.filter((name) => !p.done.includes(name)) }))
+            .slice(0, MAX_PER_RUN),
           sinks: sinkNames,
+          raised: run.alerts.length,
           rows: run.rows,
           findings: run.findings,
           outcomes: run.outcomes,
@@ -103,15 +130,27 @@ export function createDetectionActivities({ logger, config }: ActivityDeps, getS
     if (done.rows.length > 0) return { alertId, sink: name, outcome: 'already' };
     const alert = await alertById(store, alertId);
     if (!alert) throw permanent('ConfigInvalid', `alert ${alertId} is not in the store (auditSecurityLog.store): was the store replaced?`);
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat(), 5000);
     try {
       await sendAlert(sink, alert);
     } catch (err) {
       const message = err instanceof SinkError ? err.message : `${name}: ${(err as Error).message}`;
       throw transient('SinkUnavailable', message);
+    } finally {
+      clearInterval(beat);
     }
-    await store.query('INSERT INTO alert_deliveries (alert_id, sink) VALUES ($1, $2) ON CONFLICT DO NOTHING', [alertId, name]).catch((err: unknown) => {
-      throw storeFailure(err);
-    });
+    // Acknowledged: recorded, trying for a while here rather than failing the attempt (a retry would send again).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.query('INSERT INTO alert_deliveries (alert_id, sink) VALUES ($1, $2) ON CONFLICT DO NOTHING', [alertId, name]);
+        break;
+      } catch (err) {
+        if (attempt >= 10) throw storeFailure(err);
+        ctx.heartbeat();
+        await new Promise((resolve) => setTimeout(resolve, attempt * 1000));
+      }
+    }
     logger.info({ alertId, sink: name, rule: alert.rule }, 'alert delivered');
     return { alertId, sink: name, outcome: 'sent' };
   }

@@ -27,9 +27,10 @@ export async function sendEmail(sink: EmailSink, alert: Alert, timeoutMs = 15_00
   const transport = nodemailer.createTransport({
     host: sink.smtp.host,
     port: sink.smtp.port,
-    secure: false,
-    requireTLS: sink.smtp.starttls,
-    ignoreTLS: !sink.smtp.starttls,
+    // 465 is TLS from the first byte (SMTPS); elsewhere STARTTLS, required unless starttls: false.
+    secure: sink.smtp.port === 465,
+    requireTLS: sink.smtp.starttls && sink.smtp.port !== 465,
+    ignoreTLS: !sink.smtp.starttls && sink.smtp.port !== 465,
     tls: sink.smtp.ca ? { ca: readFileSync(sink.smtp.ca) } : undefined,
     auth: sink.smtp.user ? { user: sink.smtp.user, pass: password } : undefined,
     connectionTimeout: timeoutMs,

@@ -21,7 +21,8 @@ const field = (text: string, max: number) => text.replace(/[^\x21-\x7e]/g, '_').
 export function syslogMessage(alert: Alert, now = new Date()): string {
   const pri = FACILITY * 8 + (LEVEL[alert.severity] ?? 4);
   const sd = `[qlikaudit@32473 alertId="${alert.id.replace(/["\\\]]/g, '\\$&')}" severity="${alert.severity}"]`;
-  return `<${pri}>1 ${now.toISOString()} ${field(hostname(), 255)} qlik-audit ${process.pid} ${field(alert.rule, 32)} ${sd} ${alertJson(alert)}`;
+  // MSG is UTF-8 (user names, summaries): RFC 5424 6.4 has it start with a BOM.
+  return `<${pri}>1 ${now.toISOString()} ${field(hostname(), 255)} qlik-audit ${process.pid} ${field(alert.rule, 32)} ${sd} \uFEFF${alertJson(alert)}`;
 }
 
 export function sendSyslog(sink: SyslogSink, alert: Alert, timeoutMs = 15_000): Promise<void> {
@@ -31,7 +32,7 @@ export function sendSyslog(sink: SyslogSink, alert: Alert, timeoutMs = 15_000): 
     const fail = (why: string) => reject(new SinkError(`syslog ${sink.name} (${sink.host}:${sink.port}): ${why}`));
     const socket = tls.connect({ host: sink.host, port: sink.port, servername: /^[\d.]+$|:/.test(sink.host) ? undefined : sink.host, ...(sink.tls.ca ? { ca: readFileSync(sink.tls.ca) } : {}) });
     socket.setTimeout(timeoutMs, () => (socket.destroy(), fail(`no answer within ${timeoutMs} ms`)));
-    socket.once('error', (err: Error & { code?: string }) => fail(err.code ?? err.message));
+    socket.on('error', (err: Error & { code?: string }) => fail(err.code ?? err.message));
     socket.once('secureConnect', () => socket.end(frame));
     socket.once('close', (hadError) => (hadError ? undefined : resolve()));
   });

@@ -20,7 +20,8 @@ export async function sendWebhook(sink: WebhookSink, alert: Alert, timeoutMs = 1
     const res = await request(sink.url, {
       method: 'POST',
       dispatcher,
-      headers: { 'content-type': 'application/json', 'user-agent': 'qlik-audit', ...(secret ? { 'x-qlik-audit-signature': signatureOf(body, secret) } : {}) },
+      // Always signed (an empty secret still makes an HMAC, which proves nothing: the worker warns at start).
+      headers: { 'content-type': 'application/json', 'user-agent': 'qlik-audit', 'x-qlik-audit-signature': signatureOf(body, secret) },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -22,6 +22,7 @@ import { verifyStore } from '../store/verify-store';
 import { collectAnchors } from '../client/ingest-anchors';
 import type { ChainAnchor } from '../common/ingest-types';
 import { startDevServer, type DevServer } from '../worker/dev-server';
+import { listAlerts } from '../store/detections';
 import { startAuditUi, type RunningAuditUi } from '../audit-ui/start-audit-ui';
 import { startDemoIdentityProvider, type DemoIdentityProvider } from '../demo/demo-identity-provider';
 import { installRuntime } from '../worker/runtime';
@@ -117,8 +118,9 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
         `${v.files.reduce((n, f) => n + f.rows, 0)} rows, ${errors} error findings, ${v.findings.length - errors} info (${[...new Set(v.findings.map((f) => f.kind))].join(', ') || 'none'})`,
     );
     say(`  ingested ${ingest.rowsStored} rows into ${redactStoreUrl(config.auditSecurityLog.store)}; schedule ingest-audit-security-logs runs every ${config.auditSecurityLog.every}: ${uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
-    const alerts = logs.detections.alerts;
-    say(`Detections over the stored trail: ${alerts.length} alert(s)${alerts.length ? '' : ' (nothing suspicious)'}; schedule detect-alerts runs every ${config.detections.every} (qlik-audit alerts list)`);
+    const raised = new Set(logs.detections.alerts.map((a) => a.id));
+    const alerts = store ? (await listAlerts(store)).filter((a) => raised.has(a.id)).reverse() : [];
+    say(`Detections over the stored trail: ${logs.detections.raised} alert(s)${logs.detections.raised ? '' : ' (nothing suspicious)'}; schedule detect-alerts runs every ${config.detections.every} (qlik-audit alerts list)`);
     for (const alert of alerts.slice(0, 5)) say(`  - [${alert.severity}] ${alert.rule}: ${alert.summary.slice(0, 110)}`);
   }
   say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`QlikUserId="${DEMO_USER.userId}"`)}`);

@@ -303,7 +303,9 @@ const countingRule = (threshold: number, windowSeconds: number, level: z.infer<t
 // Detections over the stored trail (SPEC 7): a schedule runs them every `every` over what was stored
 // since its checkpoint; an alert per rule and key at most once per `suppressionMinutes`.
 const detectionsSchema = z.strictObject({
-  every: duration('1m or 5m').default('1m'),
+  every: duration('1m or 5m')
+    .refine((d) => !/^\d+ms$/.test(d) && !/^0+[smhd]$/.test(d), 'expected at least 1s, e.g. 1m')
+    .default('1m'),
   suppressionMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
   rules: z
     .strictObject({
@@ -374,6 +376,7 @@ const alertsSchema = z.strictObject({
   alerts.sinks.forEach((sink, i) => {
     if (seen.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['sinks', i, 'name'], message: `'${sink.name}' names two sinks: each needs its own name` });
     seen.add(sink.name);
+    if (sink.type === 'email' && !sink.smtp.starttls && sink.smtp.port !== 465 && (sink.smtp.password || sink.smtp.user)) ctx.addIssue({ code: 'custom', path: ['sinks', i, 'smtp', 'starttls'], message: 'starttls is false and a user is set: the password would cross the network in clear; keep starttls: true (or port 465)' });
   });
 });
 

@@ -1,9 +1,11 @@
 // What the detection workflow and its activities pass each other (kept in history: no secrets, no rows).
 
 export interface DetectionResult {
-  /** Alerts raised by this run (id, rule, severity, summary). */
-  alerts: { id: string; rule: string; severity: string; summary: string }[];
-  /** Alerts of the last two days some sink has not acknowledged yet (their deliveries are started again when not running). */
+  /** Alerts raised by this run (id, rule, severity: no user names or addresses in history), at most 200. */
+  alerts: { id: string; rule: string; severity: string }[];
+  /** How many this run raised (more than `alerts` lists when over the cap). */
+  raised: number;
+  /** Alerts of the last week some sink has not acknowledged yet (their deliveries are started again when not running). */
   pending: { id: string; sinks: string[] }[];
   sinks: string[];
   rows: number;

@@ -8,7 +8,7 @@
 // Rules (built on Qlik's AuditSecurity fields: Command, Result, UserDirectory/UserId,
 // ClientHostAddress, ObjectName; and on our screenshot outcomes and findings):
 //   failedLogins          ≥ threshold failed logins for one user, or from one client address, within the window
-//   accessDenied          ≥ threshold refused access checks (Result ≠ 0) for one user on one object
+//   accessDenied          ≥ threshold refused access checks (Result ≠ 0) for one user, on any objects
 //   serviceAccountRemote  an INTERNAL\sa_* account acting from a client address that is not this machine's
 //   newClientAddress      a user's first row from an address, once their learning period is over
 //   integrity             error findings of ingestion, a chain that stopped growing (and verify-store, in the activity)
@@ -105,7 +105,6 @@ interface Signal {
 }
 
 const rowRef = (r: Row) => `${r.machine}/${r.service}/${r.sequence}/${r.checksum}`;
-const present = (text: string | null | undefined): text is string => !!text && text !== NOT_AVAILABLE && text !== '0';
 
 async function readState<T>(sql: Sql, name: string): Promise<T | undefined> {
   const { rows } = await sql.query<{ value: T }>('SELECT value FROM detection_state WHERE name = $1', [name]);
@@ -139,11 +138,11 @@ function classifyRows(rows: Row[], rules: DetectionRules, signals: Signal[], can
         if (address) signals.push({ rule: 'failedLogins', key: `address ${address}`, at, ref: rowRef(r), source: 'security-log' });
       }
     } else if (failed && (ACCESS_CHECK.test(command) || /denied/i.test(r.message ?? '')) && rules.accessDenied.enable && who) {
-      const object = present(r.object_name) ? r.object_name : present(r.object_id) ? r.object_id : '';
-      signals.push({ rule: 'accessDenied', key: `user ${who}${object ? ` on ${object}` : ''}`, at, ref: rowRef(r), source: 'security-log', user });
+      // Per user, whatever the object: someone probing many apps and streams crosses the threshold (the rows name the objects).
+      signals.push({ rule: 'accessDenied', key: `user ${who}`, at, ref: rowRef(r), source: 'security-log', user });
     }
     const rule = rules.serviceAccountRemote;
-    if (rule.enable && user && user.userDirectory.toUpperCase() === 'INTERNAL' && /^sa_/i.test(user.userId) && address && !isLocalAddress(address) && !rule.allowedAddresses.map((a) => a.toLowerCase()).includes(address)) {
+    if (rule.enable && user && user.userDirectory.toUpperCase() === 'INTERNAL' && /^sa_/i.test(user.userId) && address && !isLocalAddress(address) && !rule.allowedAddresses.some((a) => clientAddress(a) === address)) {
       candidates.push({
         rule: 'serviceAccountRemote',
         severity: rule.severity,
@@ -180,14 +179,16 @@ async function countingCandidates(sql: Sql, signals: Signal[], settings: Detecti
   }
   const suppressionMs = settings.suppressionMinutes * 60_000;
   const keys = [...touched.values()];
-  // Every touched key's signals in its windows, and its last alert, in two queries (not two per key).
+  const fresh = new Set(signals.map((sg) => `${sg.rule}\u0000${sg.key}\u0000${sg.ref}`));
+  // Every touched key's signals around this slice's — a window may end after them, when another
+  // node's rows came first — and its alerts near them, in two queries (not two per key).
   const windowOf = (k: (typeof keys)[number]) => settings.rules[k.rule].windowSeconds * 1000;
   const { rows: all } = await sql.query<{ rule: string; signal_key: string; at: Date; ref: string; source: Evidence['source'] }>(
     `SELECT s.rule, s.signal_key, s.at, s.ref, s.source
      FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS k(rule, signal_key, since, until)
-     JOIN detection_signals s ON s.rule = k.rule AND s.signal_key = k.signal_key AND s.at > k.since AND s.at <= k.until
+     JOIN detection_signals s ON s.rule = k.rule AND s.signal_key = k.signal_key AND s.at > k.since AND s.at < k.until
      ORDER BY s.rule, s.signal_key, s.at, s.ref`,
-    [keys.map((k) => k.rule), keys.map((k) => k.key), keys.map((k) => new Date(k.from - windowOf(k)).toISOString()), keys.map((k) => new Date(k.to).toISOString())],
+    [keys.map((k) => k.rule), keys.map((k) => k.key), keys.map((k) => new Date(k.from - windowOf(k)).toISOString()), keys.map((k) => new Date(k.to + windowOf(k)).toISOString())],
   );
   const byKey = new Map<string, typeof all>();
   for (const r of all) {
@@ -196,20 +197,27 @@ async function countingCandidates(sql: Sql, signals: Signal[], settings: Detecti
     if (!list) byKey.set(id, (list = []));
     list.push(r);
   }
-  const lastAlerts = await lastAlertsAt(sql, keys.map((k) => ({ rule: k.rule, key: k.key })));
+  const alertTimes = await alertsNear(sql, keys.map((k) => ({ rule: k.rule, key: k.key, from: k.from - windowOf(k) - suppressionMs, to: k.to + windowOf(k) + suppressionMs })));
   for (const k of keys) {
     const rule = settings.rules[k.rule];
     const windowMs = windowOf(k);
     const rows = byKey.get(`${k.rule}\u0000${k.key}`) ?? [];
     if (rows.length < rule.threshold) continue;
-    let lastAlert = lastAlerts.get(`${k.rule}\u0000${k.key}`) ?? -Infinity;
+    const raised = [...(alertTimes.get(`${k.rule}\u0000${k.key}`) ?? [])];
+    const isNew = rows.map((r) => fresh.has(`${r.rule}\u0000${r.signal_key}\u0000${r.ref}`));
     let start = 0;
+    let newInWindow = 0;
     for (let end = 0; end < rows.length; end++) {
       const t = (rows[end] as { at: Date }).at.getTime();
-      while (t - (rows[start] as { at: Date }).at.getTime() >= windowMs) start++;
+      if (isNew[end]) newInWindow++;
+      while (t - (rows[start] as { at: Date }).at.getTime() >= windowMs) {
+        if (isNew[start]) newInWindow--;
+        start++;
+      }
       const count = end - start + 1;
-      // Only crossings this slice's signals make (older ones were judged by earlier runs), once per suppression period.
-      if (count >= rule.threshold && t >= k.from && t - lastAlert >= Math.max(suppressionMs, 1)) {
+      // A window this slice's signals are in (the others were judged before), not within the
+      // suppression period of an alert of this key on either side.
+      if (count >= rule.threshold && newInWindow > 0 && !raised.some((a) => Math.abs(t - a) < Math.max(suppressionMs, 1))) {
         const window = rows.slice(start, end + 1);
         candidates.push({
           rule: k.rule,
@@ -222,20 +230,26 @@ async function countingCandidates(sql: Sql, signals: Signal[], settings: Detecti
           evidence: window.slice(0, EVIDENCE_MAX).map((w) => ({ source: w.source, id: w.ref })),
           user: k.user,
         });
-        lastAlert = t;
+        raised.push(t);
       }
     }
   }
 }
 
-/** The newest alert time of each (rule, key), in one query. */
-async function lastAlertsAt(sql: Sql, keys: { rule: string; key: string }[]): Promise<Map<string, number>> {
-  const { rows } = await sql.query<{ rule: string; alert_key: string; last: Date }>(
-    `SELECT k.rule, k.alert_key, (SELECT max(last_seen) FROM audit_alerts a WHERE a.rule = k.rule AND a.alert_key = k.alert_key) AS last
-     FROM unnest($1::text[], $2::text[]) AS k(rule, alert_key)`,
-    [keys.map((k) => k.rule), keys.map((k) => k.key)],
+/** The alert times (last_seen) of each (rule, key) within its range, in one query. */
+async function alertsNear(sql: Sql, keys: { rule: string; key: string; from: number; to: number }[]): Promise<Map<string, number[]>> {
+  const { rows } = await sql.query<{ rule: string; alert_key: string; last_seen: Date }>(
+    `SELECT a.rule, a.alert_key, a.last_seen
+     FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS k(rule, alert_key, since, until)
+     JOIN audit_alerts a ON a.rule = k.rule AND a.alert_key = k.alert_key AND a.last_seen > k.since AND a.last_seen < k.until`,
+    [keys.map((k) => k.rule), keys.map((k) => k.key), keys.map((k) => new Date(k.from).toISOString()), keys.map((k) => new Date(k.to).toISOString())],
   );
-  return new Map(rows.filter((r) => r.last).map((r) => [`${r.rule}\u0000${r.alert_key}`, r.last.getTime()]));
+  const times = new Map<string, number[]>();
+  for (const r of rows) {
+    const id = `${r.rule}\u0000${r.alert_key}`;
+    times.set(id, [...(times.get(id) ?? []), r.last_seen.getTime()]);
+  }
+  return times;
 }
 
 function summaryOf(rule: Signal['rule'], key: string, count: number, windowSeconds: number): string {
@@ -245,9 +259,10 @@ function summaryOf(rule: Signal['rule'], key: string, count: number, windowSecon
   return `${count} screenshot refusals (${key}) within ${within}: someone may be probing the allow-list or posting for users who are not signed in`;
 }
 
-async function lastAlertAt(sql: Sql, rule: string, key: string): Promise<number | undefined> {
-  const { rows } = await sql.query<{ last: Date | null }>('SELECT max(last_seen) AS last FROM audit_alerts WHERE rule = $1 AND alert_key = $2', [rule, key]);
-  return rows[0]?.last ? rows[0].last.getTime() : undefined;
+/** Whether an alert of this rule and key lies within `ms` of `at`, on either side (by the time of its rows). */
+async function alertWithin(sql: Sql, rule: string, key: string, at: number, ms: number): Promise<boolean> {
+  const { rows } = await sql.query('SELECT 1 FROM audit_alerts WHERE rule = $1 AND alert_key = $2 AND last_seen > $3 AND last_seen < $4 LIMIT 1', [rule, key, new Date(at - ms).toISOString(), new Date(at + ms).toISOString()]);
+  return rows.length > 0;
 }
 
 /** A user's first row from an address, once the user has been seen for longer than the learning period. */
@@ -284,10 +299,10 @@ async function newAddressCandidates(sql: Sql, rows: Row[], rules: DetectionRules
 export async function storeAlerts(sql: Sql, candidates: NewAlert[], settings: Pick<DetectionSettings, 'suppressionMinutes' | 'key'>, runId: string): Promise<Alert[]> {
   const stored: Alert[] = [];
   for (const c of candidates) {
-    const last = await lastAlertAt(sql, c.rule, c.key);
-    // By the time that raised it (event time: a backfill of last year suppresses as live data would); a
-    // slice read again after a crash raises the same alert at the same time: suppressed too.
-    if (last !== undefined && Date.parse(c.lastSeen) - last < Math.max(settings.suppressionMinutes * 60_000, 1)) continue;
+    // By the time that raised it (event time: a backfill of last year suppresses as live data would),
+    // on either side (rows of a node that lagged arrive after later ones); a slice read again after a
+    // crash raises the same alert at the same time: suppressed too.
+    if (await alertWithin(sql, c.rule, c.key, Date.parse(c.lastSeen), Math.max(settings.suppressionMinutes * 60_000, 1))) continue;
     const entry = await nextEntry(sql);
     const { rows } = await sql.query<Record<string, unknown>>(
       `INSERT INTO audit_alerts (rule, severity, alert_key, summary, first_seen, last_seen, count, evidence, user_directory, user_id, batch_id)
@@ -377,10 +392,11 @@ export async function detectNew(store: AuditStore, settings: DetectionSettings, 
       candidates.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen));
       run.alerts.push(...(await storeAlerts(sql, candidates, settings, runId)));
       // Signals older than every window, behind the newest read, are no longer needed.
-      const newest = signals.reduce((m, s) => Math.max(m, Date.parse(s.at)), 0);
+      // (A week behind the newest read, never ahead of now: a node a few days late, or a clock in the future, loses nothing.)
+      const newest = Math.min(signals.reduce((m, s) => Math.max(m, Date.parse(s.at)), 0), Date.now());
       if (newest > 0) {
         const maxWindow = Math.max(rules.failedLogins.windowSeconds, rules.accessDenied.windowSeconds, rules.screenshotRefusals.windowSeconds) * 1000;
-        await sql.query('DELETE FROM detection_signals WHERE at < $1', [new Date(newest - 2 * maxWindow - 86_400_000).toISOString()]);
+        await sql.query('DELETE FROM detection_signals WHERE at < $1', [new Date(newest - 2 * maxWindow - 7 * 86_400_000).toISOString()]);
       }
       await writeState(sql, 'checkpoint', upto);
       run.checkpoint = upto;
@@ -397,7 +413,8 @@ export async function detectNew(store: AuditStore, settings: DetectionSettings, 
 
 /** A chain that stopped growing: no ingest run finished for longer than `silentMinutes`. */
 export async function silentChain(store: AuditStore, silentMinutes: number, now = new Date()): Promise<NewAlert | undefined> {
-  const { rows } = await store.query<{ last: Date | null }>('SELECT max(finished_at) AS last FROM ingest_runs');
+  // A run that never finished counts from its start: a broken install is silent from the first run on.
+  const { rows } = await store.query<{ last: Date | null }>('SELECT coalesce(max(finished_at), min(started_at)) AS last FROM ingest_runs');
   const last = rows[0]?.last;
   if (!last || now.getTime() - last.getTime() < silentMinutes * 60_000) return undefined;
   return {

@@ -214,3 +214,35 @@ auditUi:
   const tls = loadConfig(writeConfig(`auditUi: { enable: true, host: 0.0.0.0, tls: { enable: true, cert: certs/ui.pem, key: certs/ui-key.pem }, oidc: { ${oidc} } }`));
   assert.ok(path.isAbsolute(tls.auditUi.tls.cert), 'TLS files are relative to the config file');
 });
+
+test("the SPEC's detections and alerts blocks load as written; a sink is named once, and a password never goes in clear", () => {
+  const config = loadConfig(
+    writeConfig(`
+detections:
+  every: 1m
+  suppressionMinutes: 60
+  rules:
+    failedLogins:         { enable: true, threshold: 5, windowSeconds: 300, severity: high }
+    accessDenied:         { enable: true, threshold: 10, windowSeconds: 600, severity: medium }
+    serviceAccountRemote: { enable: true, severity: critical }
+    newClientAddress:     { enable: false, learningDays: 14, severity: low }
+    integrity:            { enable: true, severity: critical }
+    screenshotRefusals:   { enable: true, threshold: 20, windowSeconds: 600, severity: medium }
+alerts:
+  sinks:
+    - { name: soc, type: webhook, url: 'https://siem.example.com/hook', secret: '', ca: '' }
+    - { name: siem, type: syslog, host: siem.example.com, port: 6514, tls: { ca: '' } }
+    - { name: mail, type: email, from: qlik-audit@example.com, to: [soc@example.com],
+        smtp: { host: smtp.example.com, port: 587, starttls: true, user: '', password: '', ca: '' } }
+`),
+  );
+  assert.deepEqual(config.alerts.sinks.map((s) => `${s.name}:${s.type}`), ['soc:webhook', 'siem:syslog', 'mail:email']);
+  assert.equal(config.detections.rules.failedLogins.threshold, 5);
+  const refused = (yaml: string, pattern: RegExp) => assert.throws(() => loadConfig(writeConfig(yaml)), (err: Error) => err instanceof ConfigError && pattern.test(err.message), yaml);
+  refused("alerts: { sinks: [ { name: a, type: webhook, url: 'https://x.example/h', secret: s }, { name: a, type: syslog, host: h } ] }", /alerts\.sinks\[1\]\.name: 'a' names two sinks/);
+  refused("alerts: { sinks: [ { name: a, type: webhook, url: 'http://x.example/h', secret: s } ] }", /alerts\.sinks\[0\]\.url: expected an https:\/\/ URL/);
+  refused("alerts: { sinks: [ { name: m, type: email, from: a@b.c, to: [c@d.e], smtp: { host: h, starttls: false, user: u, password: p } } ] }", /alerts\.sinks\[0\]\.smtp\.starttls: .*in clear/);
+  refused("alerts: { sinks: [ { name: p, type: pager } ] }", /alerts\.sinks\[0\]/);
+  refused('detections: { every: 0m }', /detections\.every: expected at least 1s/);
+  refused('detections: { rules: { failedLogins: { threshold: 0 } } }', /detections\.rules\.failedLogins\.threshold/);
+});

@@ -16,7 +16,9 @@ const { detectNewAlerts } = proxyActivities<Activities>({
 });
 
 const { sendAlertToSink } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
+  // Above the sinks' own timeouts (e-mail: connect, greeting, socket), so an attempt is never retried while it still runs.
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '30 seconds',
   // Retried for two days: a SIEM down for a weekend still gets every alert once it is back.
   scheduleToCloseTimeout: '48 hours',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
@@ -28,13 +30,13 @@ export async function deliverAlert(input: DeliveryInput): Promise<DeliveryResult
 }
 
 /** Starts one delivery; one already running (or done) under that id is left alone. */
-async function deliver(storeId: string, alertId: string, sink: string, summary: string): Promise<void> {
+async function deliver(storeId: string, alertId: string, sink: string, what: string): Promise<void> {
   try {
     await startChild(deliverAlert, {
       workflowId: `alert-${storeId.slice(0, 8)}-${alertId}-${sink}`,
       args: [{ alertId, sink }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `Alert ${alertId} to ${sink}: ${summary}`.slice(0, 200),
+      staticSummary: `Alert ${alertId} (${what}) to ${sink}`,
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -43,7 +45,7 @@ async function deliver(storeId: string, alertId: string, sink: string, summary: 
 
 export async function detectAlerts(): Promise<DetectionResult> {
   const result = await detectNewAlerts();
-  for (const alert of result.alerts) for (const sink of result.sinks) await deliver(result.storeId, alert.id, sink, alert.summary);
+  for (const alert of result.alerts) for (const sink of result.sinks) await deliver(result.storeId, alert.id, sink, `${alert.severity} ${alert.rule}`);
   for (const pending of result.pending) for (const sink of pending.sinks) await deliver(result.storeId, pending.id, sink, 'not yet acknowledged');
   return result;
 }
