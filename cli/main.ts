@@ -15,6 +15,7 @@ const commands: Record<string, { load: () => Promise<Command>; summary: string }
   setup: { load: async () => (require('./setup') as typeof import('./setup')).setupCommand, summary: 'prepare the Temporal namespace (search attributes); run once per namespace' },
   logs: { load: async () => (require('./logs') as typeof import('./logs')).logsCommand, summary: 'AuditSecurity logs: verify, ingest, schedule, verify-store' },
   audit: { load: async () => (require('./audit') as typeof import('./audit')).auditCommand, summary: "the audit trail: a user's timeline, evidence bundles, the retention schedule" },
+  'codec-server': { load: async () => (require('./codec-server') as typeof import('./codec-server')).codecServerCommand, summary: "the Temporal Web UI's remote codec endpoint (decodes encrypted payloads for operators)" },
   alerts: { load: async () => (require('./alerts') as typeof import('./alerts')).alertsCommand, summary: 'detections and alerts: list them, send a test alert, run the detections now' },
   screenshot: { load: async () => (require('./screenshot') as typeof import('./screenshot')).screenshotCommand, summary: 'start captureScreenshot for an event file (--wait for the result)' },
 };

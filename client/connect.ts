@@ -1,6 +1,7 @@
 // A Temporal connection for the commands (CLI), with an error that names the address.
 import { Client, type Connection } from '@temporalio/client';
 import type { Config } from '../common/config';
+import { dataConverterFor } from '../common/encryption-codec';
 import { connectClient, temporalTarget, type TemporalTarget } from './temporal-target';
 
 /** Runs `fn` with a connection to the configured Temporal and closes it afterwards. */
@@ -21,5 +22,5 @@ export async function withConnection<T>(config: Config, fn: (connection: Connect
 
 /** Runs `fn` with a connected client and closes the connection afterwards. */
 export function withClient<T>(config: Config, fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
-  return withConnection(config, (connection, target) => fn(new Client({ connection, namespace: target.namespace }), target.taskQueue));
+  return withConnection(config, (connection, target) => fn(new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFor(config) }), target.taskQueue));
 }

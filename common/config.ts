@@ -112,10 +112,45 @@ const trustProxySetting = z
   })
   .pipe(z.union([z.literal(false), trustedProxyList]));
 
+// Payloads written to Temporal encrypted (SPEC 8): AES-256-GCM under `current`, decoded with any listed key.
+const encryptionSchema = z
+  .strictObject({
+    keys: z
+      .array(
+        z
+          .strictObject({
+            id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a key id of letters, digits, . _ or -'),
+            // 32 bytes, base64 (openssl rand -base64 32); or keyFile: a file holding it
+            key: z.string().default(''),
+            keyFile: z.string().default(''),
+          })
+          .refine((k) => (k.key === '') !== (k.keyFile === ''), { message: 'set key (32 bytes, base64) or keyFile, not both' }),
+      )
+      .min(1),
+    current: z.string().default(''),
+  })
+  .superRefine((e, ctx) => {
+    const ids = e.keys.map((k) => k.id);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'two keys have one id' });
+    if (e.current && !ids.includes(e.current)) ctx.addIssue({ code: 'custom', path: ['current'], message: `'${e.current}' is not the id of a listed key (${ids.join(', ')})` });
+  });
+
 const temporalSchema = z.strictObject({
   address: z.string().min(1).default('127.0.0.1:7233'),
   namespace: z.string().min(1).default('default'),
   taskQueue: z.string().min(1).default('qlik-audit'),
+  encryption: encryptionSchema.optional(),
+});
+
+// The Temporal Web UI's remote codec endpoint (`qlik-audit codec-server`): decodes payloads for
+// operators who hold the token, for the UI's origins only.
+const codecServerSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8888),
+  // The Web UI's origin(s), e.g. http://127.0.0.1:8233
+  allowedOrigins: list(z.string().min(1), ['http://127.0.0.1:8233', 'http://localhost:8233']),
+  // or env QLIK_AUDIT_CODEC_TOKEN; required
+  token: z.string().default(''),
 });
 
 const qlikSchema = z.strictObject({
@@ -442,6 +477,7 @@ export const configSchema = z.strictObject({
   auditUi: auditUiSchema.prefault({}),
   detections: detectionsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
+  codecServer: codecServerSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -477,6 +513,9 @@ function resolvePaths(config: Config, baseDir: string): Config {
     },
     eventApi: { ...config.eventApi, tls: absTls(config.eventApi.tls) },
     auditUi: { ...config.auditUi, tls: absTls(config.auditUi.tls) },
+    temporal: config.temporal.encryption
+      ? { ...config.temporal, encryption: { ...config.temporal.encryption, keys: config.temporal.encryption.keys.map((k) => ({ ...k, keyFile: k.keyFile && abs(k.keyFile) })) } }
+      : config.temporal,
     alerts: {
       sinks: config.alerts.sinks.map((sink) =>
         sink.type === 'webhook' ? { ...sink, ca: sink.ca && abs(sink.ca) } : sink.type === 'syslog' ? { ...sink, tls: { ca: sink.tls.ca && abs(sink.tls.ca) } } : { ...sink, smtp: { ...sink.smtp, ca: sink.smtp.ca && abs(sink.smtp.ca) } },

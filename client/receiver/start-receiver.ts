@@ -7,6 +7,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../../common/config';
 import type { Logger } from '../../common/logger';
 import { temporalTarget } from '../temporal-target';
+import { dataConverterFor } from '../../common/encryption-codec';
 import { NamespaceNotReadyError, requireSearchAttributes } from '../namespace-setup';
 import { classifyTemporalError } from '../temporal-errors';
 import { createReceiver } from './server';
@@ -46,7 +47,7 @@ export async function startReceiver(config: Config, logger: Logger, options: Sta
   const tls = loadReceiverTls(config); // before connecting: a bad certificate is one line, at once
   const shared = options.workerConnection;
   const connection = shared ? undefined : Connection.lazy({ address: target.address, apiKey: target.apiKey, tls: target.tls });
-  const client = new Client({ connection: shared ?? connection, namespace: target.namespace });
+  const client = new Client({ connection: shared ?? connection, namespace: target.namespace, dataConverter: dataConverterFor(config) });
   // Missing search attributes would fail every screenshot start: stop now with the fix. Temporal being
   // down is no reason not to start (the receiver answers 503 until it is back).
   if (connection) {

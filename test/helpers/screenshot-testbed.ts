@@ -64,8 +64,9 @@ export async function startTestbed(
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-shots-'));
   const taskQueue = `shots-${randomUUID()}`;
   const { rawConfig, auth, startWorker = true, ...screenshotOverrides } = overrides;
+  const { temporal: rawTemporal, ...rawRest } = (rawConfig ?? {}) as { temporal?: object };
   const raw = {
-      temporal: { taskQueue },
+      temporal: { taskQueue, ...rawTemporal },
       qlik: { cert: pki().files },
       screenshots: {
         allowedImageDownloadHosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
@@ -85,7 +86,7 @@ export async function startTestbed(
       },
       // Screenshot outcomes and receiver events go to a PostgreSQL schema of the test's own.
       auditSecurityLog: { store: scratchStoreUrl() },
-      ...rawConfig,
+      ...rawRest,
     };
   const config = parseConfig(raw, { source: 'testbed', baseDir: dir });
   const configFile = path.join(dir, 'config.yaml');
