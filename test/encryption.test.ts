@@ -15,6 +15,14 @@ import { dataConverterFor, EncryptionCodec, encryptionKeys } from '../common/enc
 import { parseConfig } from '../common/config';
 import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
+import { freePort } from './helpers/ports';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { searchAttributes } from '../common/search-attributes';
+import { resolveTemporalBinaries } from '../worker/temporal-cli';
+import { launchChromium } from './helpers/chromium';
+import type { Page } from 'playwright-core';
 
 const SECRETS = ['zelda-secret', 'LAB', 'Sales Analysis', 'secret-report.png', '/tempcontent/', 'Overview', 'Mozilla/5.0'];
 
@@ -94,4 +102,60 @@ test('keys rotate: a new current key writes, the old one still reads what it wro
   (tampered.data as Buffer)[20] = ((tampered.data as Buffer)[20] ?? 0) ^ 1;
   await assert.rejects(rotated.decode([tampered]), /does not authenticate under key 'old'/);
   assert.throws(() => encryptionKeys(parseConfig({ temporal: { encryption: { keys: [{ id: 'short', key: 'c2hvcnQ=' }] } } }, { source: 'test', baseDir: '/' })), /temporal\.encryption\.keys\[0\] \(short\): expected 32 bytes in base64/);
+});
+
+/** The text of the page and its frames once `pattern` shows (or after `ms`). */
+async function pageText(page: Page, pattern: RegExp, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const all = (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+    if (pattern.test(all) || Date.now() > deadline) return all;
+    await page.waitForTimeout(250);
+  }
+}
+
+test('the Web UI (Chromium) shows the decoded input only through the codec server', async () => {
+  const token = randomBytes(24).toString('base64url');
+  const key = randomBytes(32).toString('base64');
+  const encryption = { keys: [{ id: 'k2026', key }] };
+  const codecConfig = parseConfig({ temporal: { encryption }, codecServer: { allowedOrigins: [] } }, { source: 'test', baseDir: '/' });
+  const codec = dataConverterFor(codecConfig)?.payloadCodecs[0];
+  assert.ok(codec);
+  // A dev server whose Web UI is told where the codec endpoint is (as an operator would set it).
+  const codecPort = await freePort();
+  const { cli } = resolveTemporalBinaries();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes, ui: true, log: { format: 'json', level: 'error' }, extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}/t/${token}`] },
+  });
+  const uiPort = Number(env.address.split(':')[1]) + 1000;
+  const uiOrigin = `http://127.0.0.1:${uiPort}`;
+  const server = await createCodecServer(parseConfig({ codecServer: { allowedOrigins: [uiOrigin, `http://localhost:${uiPort}`] } }, { source: 'test', baseDir: '/' }), codec, token);
+  const browser = await launchChromium();
+  try {
+    const bed = await startTestbed(env, { rawConfig: { temporal: { encryption } } });
+    const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: dataConverterFor(bed.config) });
+    const { handle, workflowId, runId } = await startCaptureScreenshot(client, bed.taskQueue, screenshotEvent(bed.qlik.url('/tempcontent/ui-secret.png'), 'UserDirectory=LAB; UserId=zelda-secret'));
+    assert.equal((await handle.result()).status, 'stored');
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1600 } });
+    const history = `${uiOrigin}/namespaces/default/workflows/${workflowId}/${runId}/history`;
+    // Codec server down: the UI has only ciphertext to show.
+    await page.goto(history);
+    await page.getByText('COMPLETED').first().waitFor({ timeout: 30_000 });
+    const sealed = await pageText(page, /zelda-secret/, 4000);
+    assert.doesNotMatch(sealed, /zelda-secret/, 'without the codec server the UI shows no user');
+    // Codec server up: the same page decodes through it.
+    await server.listen({ host: '127.0.0.1', port: codecPort });
+    await page.goto(history);
+    await page.getByText('COMPLETED').first().waitFor({ timeout: 30_000 });
+    const decoded = await pageText(page, /zelda-secret/, 20_000);
+    const artifacts = path.resolve(__dirname, '..', 'test-artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, 'ui-decoded-through-codec-server.png'), fullPage: true });
+    assert.match(decoded, /zelda-secret/, 'the UI shows the decoded input');
+    await bed.stop();
+  } finally {
+    await browser.close();
+    await server.close();
+    await env.teardown();
+  }
 });
