@@ -478,6 +478,15 @@ export const configSchema = z.strictObject({
   detections: detectionsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   codecServer: codecServerSchema.prefault({}),
+  // OpenTelemetry traces (SPEC 8): receiver → workflow → activities, over OTLP/HTTP when set.
+  telemetry: z
+    .strictObject({
+      otlpEndpoint: z
+        .string()
+        .refine((u) => u === '' || /^https?:\/\/[^/\s]+/.test(u), 'expected the collector\'s OTLP/HTTP base URL, e.g. http://127.0.0.1:4318')
+        .default(''),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

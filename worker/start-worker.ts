@@ -6,7 +6,7 @@ import type { AuditStore } from '../store/store';
 import { Cleanup } from '../common/cleanup';
 import { requireSearchAttributes } from '../client/namespace-setup';
 import { temporalTarget } from '../client/temporal-target';
-import { createWorker } from './create-worker';
+import { createWorker, TRACING_WORKFLOW_MODULE } from './create-worker';
 import { bundleWorkflowsInChild } from './workflow-bundle';
 import { storeHandle } from '../activities/store-handle';
 import { redactStoreUrl } from '../common/store-url';
@@ -42,7 +42,7 @@ export async function startWorker(config: Config, logger: Logger, options: { aud
   // yet is retried by the activities that need it.
   const auditStore = options.auditStore ? async () => options.auditStore as AuditStore : storeHandle({ config, logger, cleanup });
   auditStore().catch((err: Error) => logger.warn({ store: redactStoreUrl(config.auditSecurityLog.store), err: err.message.split('\n')[0] }, 'the audit store cannot be opened yet; activities that need it retry'));
-  const workflowBundle = await bundleWorkflowsInChild();
+  const workflowBundle = await bundleWorkflowsInChild(config.telemetry.otlpEndpoint ? [TRACING_WORKFLOW_MODULE] : []);
   const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, workflowBundle, deps: { config, logger, cleanup, auditStore } });
   logger.info({ address: target.address, namespace: target.namespace, taskQueue: target.taskQueue }, 'worker started');
   const done = worker

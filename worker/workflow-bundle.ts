@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-export async function bundleWorkflowsInChild(): Promise<{ code: string }> {
+/** `interceptorModules`: workflow interceptors built in (the traces', when telemetry is on). */
+export async function bundleWorkflowsInChild(interceptorModules: string[] = []): Promise<{ code: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'qlik-audit-bundle-'));
   const out = path.join(dir, 'workflows.js');
   const script = `
     const { bundleWorkflowCode } = require(${JSON.stringify(require.resolve('@temporalio/worker'))});
     const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-    bundleWorkflowCode({ workflowsPath: ${JSON.stringify(require.resolve('../workflows'))}, logger: quiet })
+    bundleWorkflowCode({ workflowsPath: ${JSON.stringify(require.resolve('../workflows'))}, workflowInterceptorModules: ${JSON.stringify(interceptorModules)}, logger: quiet })
       .then((bundle) => require('node:fs').writeFileSync(process.argv[1], bundle.code))
       .catch((err) => { process.stderr.write(String(err && err.stack || err)); process.exit(1); });`;
   try {

@@ -22,6 +22,7 @@ import type { Logger } from '../../common/logger';
 import { eventRow } from '../../store/audit-events';
 import type { EventWriter } from '../../store/event-writer';
 import { startCaptureScreenshot } from '../start-screenshot';
+import { inSpan } from '../../common/tracing';
 import { classifyTemporalError } from '../temporal-errors';
 import { auditQsVersionOf, checkAuditQsVersion, missingVersionWarnings, versionLabels } from './audit-qs-version';
 import { PRODUCT_VERSION } from '../../common/product-version';
@@ -243,7 +244,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
       const started = performance.now();
       let stored: boolean;
       try {
-        stored = await options.events.write(eventRow(event)); // rejected after 5 s without a commit
+        stored = await inSpan('receive audit event', { 'qlik_audit.event_type': type, 'qlik_audit.event_id': eventId }, () => options.events.write(eventRow(event))); // rejected after 5 s without a commit
       } catch (err) {
         const cause = (err as Error).message.split('\n')[0];
         log.warn({ ...ids, err: cause }, 'the audit store did not commit the event');
@@ -262,8 +263,11 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     // native connection, in `serve` and `dev`, retries an unavailable server by itself).
     const deadline = AbortSignal.timeout(START_DEADLINE_MS);
     try {
-      ({ eagerlyStarted: eager = false } = await client.connection.withAbortSignal(deadline, () =>
-        client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startCaptureScreenshot(client, taskQueue, event, { eager: options.eagerStart })),
+      // One trace per event: this span, then (by Temporal's interceptors) the run and each activity.
+      ({ eagerlyStarted: eager = false } = await inSpan('receive audit event', { 'qlik_audit.event_type': type, 'qlik_audit.event_id': eventId }, () =>
+        client.connection.withAbortSignal(deadline, () =>
+          client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startCaptureScreenshot(client, taskQueue, event, { eager: options.eagerStart })),
+        ),
       ));
     } catch (err) {
       const cause = deadline.aborted

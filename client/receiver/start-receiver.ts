@@ -8,6 +8,8 @@ import type { Config } from '../../common/config';
 import type { Logger } from '../../common/logger';
 import { temporalTarget } from '../temporal-target';
 import { dataConverterFor } from '../../common/encryption-codec';
+import { installTracing } from '../../common/tracing';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NamespaceNotReadyError, requireSearchAttributes } from '../namespace-setup';
 import { classifyTemporalError } from '../temporal-errors';
 import { createReceiver } from './server';
@@ -47,7 +49,14 @@ export async function startReceiver(config: Config, logger: Logger, options: Sta
   const tls = loadReceiverTls(config); // before connecting: a bad certificate is one line, at once
   const shared = options.workerConnection;
   const connection = shared ? undefined : Connection.lazy({ address: target.address, apiKey: target.apiKey, tls: target.tls });
-  const client = new Client({ connection: shared ?? connection, namespace: target.namespace, dataConverter: dataConverterFor(config) });
+  // Traces: the start carries the request's span into the run (SPEC 8).
+  const tracing = installTracing(config, 'qlik-audit-receiver');
+  const client = new Client({
+    connection: shared ?? connection,
+    namespace: target.namespace,
+    dataConverter: dataConverterFor(config),
+    ...(tracing ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+  });
   // Missing search attributes would fail every screenshot start: stop now with the fix. Temporal being
   // down is no reason not to start (the receiver answers 503 until it is back).
   if (connection) {
