@@ -1,12 +1,12 @@
 // The activities of ingestAuditSecurityLogs:
-//   planAuditLogIngestion   which (machine, service) chains have files in the sources
+//   planAuditLogRun         the run's plan: the sources walked once, each chain's files kept in the store
 //   ingestAuditLogChain     one chain, file by file from the checkpoints, heartbeating progress
 //   recordIngestRun         the run's summary row
 // The store is opened once per worker process (store-handle.ts). Each activity
 // heartbeats on a timer through whatever it waits for (walking a share, opening the store, another
 // worker's chain lock); failures are typed by cause (store-failures.ts).
 import { Context } from '@temporalio/activity';
-import type { ChainAnchor, ChainKey, IngestPlan, IngestSummary } from '../common/ingest-types';
+import type { ChainAnchor, IngestPlan, IngestSummary } from '../common/ingest-types';
 
 export interface ChainInput {
   machine: string;
@@ -67,11 +67,6 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
       if ((err as { name?: string }).name === 'ApplicationFailure' || ctx.cancellationSignal.aborted) throw err;
       throw sourceFailure(err);
     }
-  }
-
-  /** Runs started before plans existed replay with this one (each chain then discovers its own files). */
-  async function planAuditLogIngestion(): Promise<ChainKey[]> {
-    return guarded('discovering log files', async () => (await chains()).map((chain) => ({ machine: chain[0]?.machine ?? '', service: chain[0]?.service ?? '', files: chain.length })));
   }
 
   /** Walks the sources once for the whole run and keeps each chain's files in the store for its activity. */
@@ -175,5 +170,5 @@ export function createAuditLogActivities({ config, logger }: ActivityDeps, getSt
     });
   }
 
-  return { planAuditLogIngestion, planAuditLogRun, ingestAuditLogChain, recordIngestRun };
+  return { planAuditLogRun, ingestAuditLogChain, recordIngestRun };
 }

@@ -46,14 +46,6 @@ export interface DownloadPolicy {
   fastPathMs?: number;
 }
 
-/**
- * Which steps a run takes, fixed when parseIdentity plans it (its result is in history, so a replay
- * takes the same ones): 2 = the outcome recorded by a local activity and the fast path when
- * `policy.fastPathMs` > 0, without patch markers. Absent: planned by an earlier worker; the workflow
- * then asks `patched()` as those versions did. Raise it (and add a branch) for the next change of steps.
- */
-export const PLAN_VERSION = 2;
-
 export type CaptureIdentity =
-  | { status: 'ok'; mode: AuthMode; eventUser?: QlikUser; ticketUser?: QlikUser; virtualProxy: string; policy?: DownloadPolicy; planVersion?: number }
-  | { status: 'skipped'; reason: SkipReason; detail: string; eventUser?: QlikUser; planVersion?: number };
+  | { status: 'ok'; mode: AuthMode; eventUser?: QlikUser; ticketUser?: QlikUser; virtualProxy: string; policy: DownloadPolicy }
+  | { status: 'skipped'; reason: SkipReason; detail: string; eventUser?: QlikUser };

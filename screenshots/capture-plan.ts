@@ -3,7 +3,7 @@
 // nobody), through which virtual proxy, and how the download is retried — or why it is skipped.
 import { eventContext, type ScreenshotEvent } from '../common/audit-event';
 import type { ScreenshotsConfig } from '../common/config';
-import { PLAN_VERSION, type CaptureIdentity, type DownloadPolicy, type SkipReason } from '../common/screenshot-result';
+import type { CaptureIdentity, DownloadPolicy, SkipReason } from '../common/screenshot-result';
 import { parseQlikIdentity } from '../common/qlik-identity';
 import { virtualProxyFromUrl } from './virtual-proxy';
 
@@ -23,7 +23,7 @@ export function downloadPolicy(settings: ScreenshotsConfig): DownloadPolicy {
 }
 
 export function planCapture(event: ScreenshotEvent, settings: ScreenshotsConfig): CaptureIdentity {
-  return { ...planIdentity(event, settings), planVersion: PLAN_VERSION };
+  return planIdentity(event, settings);
 }
 
 function planIdentity(event: ScreenshotEvent, settings: ScreenshotsConfig): CaptureIdentity {

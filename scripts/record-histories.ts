@@ -8,7 +8,7 @@
 //   cp scripts/record-histories.ts /tmp/wt/scripts/ && (cd /tmp/wt && npx tsx scripts/record-histories.ts --out "$PWD/test/fixtures/histories/<name>")
 // It needs the local PostgreSQL (outcomes are recorded in a scratch schema) and the Temporal CLI.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,9 @@ async function main(): Promise<void> {
   });
   const taskQueue = `histories-${randomUUID()}`;
   const schema = `histories_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  // The real sample logs, for an ingest run (and the detections over what it stored).
+  const logs = path.join(dir, 'logs');
+  cpSync(path.resolve(__dirname, '..', 'demo', 'qlik-logs'), logs, { recursive: true });
   const config = parseConfig(
     {
       temporal: { taskQueue },
@@ -47,7 +50,8 @@ async function main(): Promise<void> {
         storageTargets: [{ type: 'flat', directory: path.join(dir, 'shots') }],
         auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort } },
       },
-      auditSecurityLog: { store: `${values.store}?schema=${schema}` },
+      auditSecurityLog: { store: `${values.store}?schema=${schema}`, sources: [{ directory: logs }] },
+      auditTrail: { retentionDays: 30 },
     },
     { source: 'record-histories', baseDir: dir },
   );
@@ -69,6 +73,19 @@ async function main(): Promise<void> {
     for (const [name, [url, user]] of Object.entries(cases)) {
       const { handle } = await startCaptureScreenshot(env.client, taskQueue, screenshotEvent(url as string, user));
       await handle.result().catch(() => undefined); // `failed` fails: its history is what we keep
+      const history = await handle.fetchHistory();
+      writeFileSync(path.join(values.out, `${name}.bin`), temporal.api.history.v1.History.encode(history).finish());
+      process.stdout.write(`${name}: ${history.events?.length} events\n`);
+    }
+    // The other workflows, one run each: ingestion, detections (with their deliveries' parent), a retention purge.
+    const others: [string, string, unknown[]][] = [
+      ['ingest', 'ingestAuditSecurityLogs', [{}]],
+      ['detect', 'detectAlerts', []],
+      ['purge', 'purgeAuditTrail', [{ policy: { retentionDays: 30, legalHold: { users: [], apps: [] } }, configuredBy: 'record-histories' }]],
+    ];
+    for (const [name, type, args] of others) {
+      const handle = await env.client.workflow.start(type, { taskQueue, workflowId: `histories-${name}-${randomUUID()}`, args });
+      await handle.result().catch(() => undefined);
       const history = await handle.fetchHistory();
       writeFileSync(path.join(values.out, `${name}.bin`), temporal.api.history.v1.History.encode(history).finish());
       process.stdout.write(`${name}: ${history.events?.length} events\n`);

@@ -7,7 +7,7 @@
 //      activity: retries with backoff, heartbeats that let another worker take over within ~20 s.
 //   3. recordScreenshotOutcome (local activity): the outcome (stored, skipped, blocked or failed) into the audit trail.
 // The outcome is put where operators look: search attributes, current details, the result, the store.
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, log, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, log, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ScreenshotEvent } from '../common/audit-event';
 import { NON_RETRYABLE_TYPES } from '../common/failure-types';
@@ -33,24 +33,13 @@ const recordOptions = {
   summary: 'Record the outcome in the audit trail',
 } as const;
 const recordLocally = proxyLocalActivities<Activities>(recordOptions).recordScreenshotOutcome;
-/** The same as a regular activity: runs that began before the local one replay with it. */
-const recordRemotely = proxyActivities<Activities>(recordOptions).recordScreenshotOutcome;
 
 /**
  * Transient failures (QPS or the proxy down, 404 while a large render is not ready) are retried with
  * backoff capped at 5 minutes for the worker's retry window (screenshots.retryWindowMinutes, 24 h by
  * default): an outage of hours loses nothing. Then the run fails with the last cause.
  */
-function downloadActivity(summary: string, policy: DownloadPolicy | undefined) {
-  if (!policy) {
-    // Runs started before retry windows existed replay with the options they were started with.
-    return proxyActivities<Activities>({
-      startToCloseTimeout: '5 minutes',
-      heartbeatTimeout: '20 seconds',
-      retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
-      summary,
-    }).downloadAndStoreScreenshot;
-  }
+function downloadActivity(summary: string, policy: DownloadPolicy) {
   return proxyActivities<Activities>({
     scheduleToCloseTimeout: policy.retryWindowMs,
     startToCloseTimeout: policy.attemptTimeoutMs,
@@ -92,18 +81,12 @@ function asActivityFailure(err: unknown): unknown {
   return new ActivityFailure('Activity task failed', 'downloadAndStoreScreenshot', undefined, 'NON_RETRYABLE_FAILURE', undefined, err);
 }
 
-/**
- * Planned (CaptureIdentity.planVersion) for the steps of this version: they follow from parseIdentity's
- * recorded result, so no patch marker is needed — each patched() call costs two history events and a
- * visibility write of TemporalChangeVersion. Runs planned earlier ask patched() as their versions did.
- */
-const planned = (identity: CaptureIdentity) => (identity.planVersion ?? 1) >= 2;
-
 async function downloadAndStore(event: ScreenshotEvent, identity: Extract<CaptureIdentity, { status: 'ok' }>): Promise<ScreenshotResult> {
   const summary = describeDownload(identity, new URL(event.payload.event.screenshotUrl).host);
-  const fastPathMs = identity.policy?.fastPathMs;
+  const { policy } = identity;
+  const fastPathMs = policy.fastPathMs;
   // The budget comes from parseIdentity's recorded result, so a replay takes the same branch.
-  if (fastPathMs && (planned(identity) || patched('screenshot-fast-path'))) {
+  if (fastPathMs) {
     try {
       return await fastDownloadActivity(summary, fastPathMs)({ event, identity });
     } catch (err) {
@@ -114,7 +97,7 @@ async function downloadAndStore(event: ScreenshotEvent, identity: Extract<Captur
       setCurrentDetails(`fast path did not finish (${why}); continuing as a regular activity`);
     }
   }
-  return downloadActivity(summary, identity.policy)({ event, identity });
+  return downloadActivity(summary, policy)({ event, identity });
 }
 
 function describeDownload(identity: Extract<CaptureIdentity, { status: 'ok' }>, host: string): string {
@@ -154,24 +137,21 @@ export async function captureScreenshot(event: ScreenshotEvent): Promise<Screens
     } catch (err) {
       upsertSearchAttributes([{ key: ScreenshotOutcome, value: 'failed' }]);
       setCurrentDetails(`**failed** ${describeFailure(err)}`);
-      await recordOutcome(event, identity, { failure: describeFailure(err) });
+      await recordOutcome(event, { failure: describeFailure(err) });
       throw err;
     }
   }
 
   upsertSearchAttributes([{ key: ScreenshotOutcome, value: result.status }]);
   setCurrentDetails(describeResult(result, context.user || '(no user)', context.appName || '(no app)'));
-  await recordOutcome(event, identity, { result });
+  await recordOutcome(event, { result });
   return result;
 }
 
-/** Indexes the outcome in the audit trail (runs started before the audit trail existed skip it). */
-async function recordOutcome(event: ScreenshotEvent, identity: CaptureIdentity, outcome: { result?: ScreenshotResult; failure?: string }): Promise<void> {
-  // Runs started before the audit trail skip it; those started before it was a local activity keep the remote one.
-  const record = planned(identity) || patched('audit-trail-outcome-local') ? recordLocally : patched('audit-trail-outcome') ? recordRemotely : undefined;
-  if (!record) return;
+/** Indexes the outcome in the audit trail. */
+async function recordOutcome(event: ScreenshotEvent, outcome: { result?: ScreenshotResult; failure?: string }): Promise<void> {
   try {
-    await record({ event, ...outcome, startedAt: workflowInfo().startTime.toISOString() });
+    await recordLocally({ event, ...outcome, startedAt: workflowInfo().startTime.toISOString() });
   } catch (err) {
     // The screenshot's own outcome stands; only its index entry is missing, and the log says so.
     log.error('the outcome could not be recorded in the audit trail', { error: describeFailure(err) });

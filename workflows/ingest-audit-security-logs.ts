@@ -7,12 +7,12 @@
 //   3. recordIngestRun: the summary row, and the chain's head kept in this run's result (the anchor).
 // Rows never pass through history, only a summary. A backfill with many chains continues as new, so
 // history stays bounded.
-import { continueAsNew, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE_TYPES } from '../common/failure-types';
 import type { ChainKey, IngestSummary, IngestWorkflowInput } from '../common/ingest-types';
 
-const { planAuditLogIngestion, planAuditLogRun, recordIngestRun } = proxyActivities<Activities>({
+const { planAuditLogRun, recordIngestRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes', // walking a large ArchivedLogs share; heartbeats say it is alive
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', maximumInterval: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
@@ -48,36 +48,23 @@ export async function ingestAuditSecurityLogs(input: IngestWorkflowInput = {}): 
     for (const [kind, count] of Object.entries(result.findings)) done.findings[kind] = (done.findings[kind] ?? 0) + count;
   };
 
-  // A run continued as new, or started before runs were planned once, keeps the way it began.
-  const planned = input.remaining ? input.parallelChains !== undefined : patched('plan-once-parallel-chains');
-  if (!planned) {
-    const chains = input.remaining ?? (await planAuditLogIngestion());
-    for (let i = 0; i < chains.length; i++) {
-      if (i >= CHAINS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-        return continueAsNew<typeof ingestAuditSecurityLogs>({ runId, remaining: chains.slice(i), done, startedAt });
-      }
-      const chain = chains[i] as (typeof chains)[number];
-      add(await ingestAuditLogChain({ machine: chain.machine, service: chain.service, runId }));
+  const plan = input.remaining ? { chains: input.remaining, parallelChains: input.parallelChains ?? 1 } : await planAuditLogRun({ runId });
+  const { chains, parallelChains } = plan;
+  // A bounded fan-out: `parallelChains` lanes take the next chain as each finishes. After
+  // CHAINS_PER_RUN (or when Temporal suggests it) no lane takes another; the rest continue as new.
+  let next = 0;
+  let started = 0;
+  const ingestChain = parallelChains > 1 ? ingestAuditLogChainShared : ingestAuditLogChain;
+  const lane = async () => {
+    while (next < chains.length && started < CHAINS_PER_RUN && !workflowInfo().continueAsNewSuggested) {
+      const chain = chains[next++] as ChainKey;
+      started++;
+      add(await ingestChain({ machine: chain.machine, service: chain.service, runId, planned: true }));
     }
-  } else {
-    const plan = input.remaining ? { chains: input.remaining, parallelChains: input.parallelChains ?? 1 } : await planAuditLogRun({ runId });
-    const { chains, parallelChains } = plan;
-    // A bounded fan-out: `parallelChains` lanes take the next chain as each finishes. After
-    // CHAINS_PER_RUN (or when Temporal suggests it) no lane takes another; the rest continue as new.
-    let next = 0;
-    let started = 0;
-    const ingestChain = parallelChains > 1 ? ingestAuditLogChainShared : ingestAuditLogChain;
-    const lane = async () => {
-      while (next < chains.length && started < CHAINS_PER_RUN && !workflowInfo().continueAsNewSuggested) {
-        const chain = chains[next++] as ChainKey;
-        started++;
-        add(await ingestChain({ machine: chain.machine, service: chain.service, runId, planned: true }));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelChains, chains.length)) }, lane));
-    if (next < chains.length) {
-      return continueAsNew<typeof ingestAuditSecurityLogs>({ runId, remaining: chains.slice(next), parallelChains, done, startedAt });
-    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelChains, chains.length)) }, lane));
+  if (next < chains.length) {
+    return continueAsNew<typeof ingestAuditSecurityLogs>({ runId, remaining: chains.slice(next), parallelChains, done, startedAt });
   }
 
   const summary: IngestSummary = { runId, ...done, durationMs: new Date().getTime() - startedAt };
