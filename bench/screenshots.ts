@@ -19,6 +19,8 @@ import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { dataConverterFor } from '../common/encryption-codec';
 import { captureInProcess, percentile, pool } from './concurrency';
 import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -42,6 +44,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '100' },
     rate: { type: 'string', default: '20' },
     paced: { type: 'string', default: '300' },
+    // Which ways of running to measure: regular, fast, eager, encrypted (default all).
+    variants: { type: 'string', default: 'regular,fast,eager,encrypted' },
   },
 });
 const EVENTS = Number(values.events);
@@ -65,6 +69,9 @@ interface Variant {
   fastPathMs?: number;
   /** Eager workflow start through a client on the worker's connection (as `qlik-audit dev` does). */
   eager?: boolean;
+  /** Payloads encrypted (temporal.encryption) by the client and the worker. */
+  encrypted?: boolean;
+  id: string;
 }
 
 function makeConfig(dir: string, qlik: SimulatedQlik, certs: ReturnType<typeof createPki>['files'], taskQueue: string, fastPathMs?: number): Config {
@@ -128,9 +135,14 @@ async function baseline(qlik: SimulatedQlik, certs: ReturnType<typeof createPki>
 async function throughTemporal(qlik: SimulatedQlik, certs: ReturnType<typeof createPki>['files'], env: TestWorkflowEnvironment, events: ScreenshotEvent[], variant: Variant, rate?: number): Promise<Figures> {
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-bench-wf-'));
   const taskQueue = `bench-screenshots-${randomUUID().slice(0, 8)}`;
-  const config = makeConfig(dir, qlik, certs, taskQueue, variant.fastPathMs);
+  const plain = makeConfig(dir, qlik, certs, taskQueue, variant.fastPathMs);
+  const config: Config = variant.encrypted ? { ...plain, temporal: { ...plain.temporal, encryption: { keys: [{ id: 'bench', key: randomBytes(32).toString('base64'), keyFile: '' }], current: 'bench' } } } : plain;
   // Eager start needs the client on the worker's own (native) connection.
-  const client = variant.eager ? new Client({ connection: env.nativeConnection, namespace: 'default' }) : env.client;
+  const client = variant.eager
+    ? new Client({ connection: env.nativeConnection, namespace: 'default' })
+    : variant.encrypted
+      ? new Client({ connection: env.connection, namespace: 'default', dataConverter: dataConverterFor(config) })
+      : env.client;
   let eagerlyStarted = 0;
   const worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, deps: { config, logger: createLogger('bench', { level: 'warn' }) } });
   const running = worker.run();
@@ -236,11 +248,13 @@ async function main(): Promise<void> {
     say(`${'bare workflow (ceiling)'.padEnd(26)} ${bare.toFixed(1).padStart(7)} workflows/s`);
     // Each option measured in this run, against the same baselines: the regular activity alone (as
     // before the fast path), the fast path, and the fast path with eager workflow start.
+    const wanted = new Set(values.variants.split(','));
     const variants: Variant[] = [
-      { name: 'regular activity only', fastPathMs: 0 },
-      { name: 'fast path', fastPathMs: 5000 },
-      { name: 'fast path + eager start', fastPathMs: 5000, eager: true },
-    ];
+      { id: 'regular', name: 'regular activity only', fastPathMs: 0 },
+      { id: 'fast', name: 'fast path', fastPathMs: 5000 },
+      { id: 'eager', name: 'fast path + eager start', fastPathMs: 5000, eager: true },
+      { id: 'encrypted', name: 'fast path, encrypted', fastPathMs: 5000, encrypted: true },
+    ].filter((v) => wanted.has(v.id));
     const saturated: Record<string, Figures> = {};
     const paced: Record<string, Figures> = {};
     for (const variant of variants) {
@@ -265,6 +279,12 @@ async function main(): Promise<void> {
         `goals (${variant.name}): >= 1.0x bare ceiling ${f.perSecond >= bare ? 'MET' : 'MISSED'}; >= 50 screenshots/s ${f.perSecond >= 50 ? 'MET' : 'MISSED'}; ` +
           `p95 < 200 ms at ${RATE}/s ${p.p95 < 200 ? 'MET' : 'MISSED'}; <= 1 ticket per user per TTL window ${tickets ? 'MET' : 'MISSED'}`,
       );
+    }
+    const fast = saturated['fast path'];
+    const sealed = saturated['fast path, encrypted'];
+    if (fast && sealed) {
+      const cost = 1 - sealed.perSecond / fast.perSecond;
+      say(`encryption: ${sealed.perSecond.toFixed(1)}/s against ${fast.perSecond.toFixed(1)}/s unencrypted, same run: cost ${(cost * 100).toFixed(1)}% (goal <= 5%: ${cost <= 0.05 ? 'MET' : 'MISSED'})`);
     }
     say(JSON.stringify({ events: EVENTS, users: USERS, concurrency: CONCURRENCY, rate: RATE, baseline: base, bareWorkflowsPerSecond: bare, saturated, paced }));
   } finally {
