@@ -26,7 +26,26 @@ export interface DemoIdpOptions {
   groups?: Record<string, string[]>;
 }
 
+let quieted = false;
+/**
+ * oidc-provider warns on the console about what makes it a demo (in-memory state, development keys,
+ * the built-in login pages, a Node.js before 22): true, and said in the demo's own words instead, so
+ * the demo's terminal shows its summary, not these.
+ */
+function quietOidcProviderWarnings(): void {
+  if (quieted) return;
+  quieted = true;
+  for (const level of ['warn', 'info'] as const) {
+    const original = console[level].bind(console);
+    console[level] = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('oidc-provider ')) return;
+      original(...args);
+    };
+  }
+}
+
 export async function startDemoIdentityProvider(options: DemoIdpOptions): Promise<DemoIdentityProvider> {
+  quietOidcProviderWarnings();
   // oidc-provider is an ES module; this package is CommonJS.
   const { default: Provider } = await import('oidc-provider');
   const host = options.host ?? '127.0.0.1';

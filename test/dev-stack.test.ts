@@ -66,6 +66,8 @@ test('npm start: the stack, the demo summary without log lines, and Ctrl-C when 
     const logFile = path.join(varDir, 'qlik-audit-dev.log');
     assert.match(stdout, new RegExp(`Service logs:\\s+${logFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.equal(stdout.split('\n').filter((line) => line.startsWith('{')).length + stderr.split('\n').filter((line) => line.startsWith('{')).length, 0, 'no JSON log line in the terminal');
+    assert.doesNotMatch(stdout + stderr, /oidc-provider/, "the demo identity provider's development warnings stay out of the terminal");
+    assert.match(stdout, /Detections over the stored trail: \d+ alert\(s\)/);
     assert.ok(existsSync(logFile) && /"msg":"worker started"/.test(readFileSync(logFile, 'utf8')), 'the services log to the file');
     assert.equal((await fetch('http://127.0.0.1:8181/api/v1/test-connection')).status, 200, 'the receiver runs');
     assert.match(await (await fetch('http://127.0.0.1:9464/metrics')).text(), /temporal_/, 'worker metrics are served');
