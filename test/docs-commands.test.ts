@@ -1,0 +1,76 @@
+// The docs name only commands and options that exist: every `qlik-audit …` the README and docs/ show
+// (in code spans and shell blocks) is looked up in the real command's --help — its command, its
+// subcommand, each --option it uses — and the offline examples run as written.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { runCli } from './helpers/cli';
+
+const ROOT = path.resolve(__dirname, '..');
+const DOCS = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+/** Every `qlik-audit …` of the docs, as written, with where it is. */
+function documentedCommands(): { line: string; where: string }[] {
+  const found: { line: string; where: string }[] = [];
+  for (const file of DOCS) {
+    const text = readFileSync(path.join(ROOT, file), 'utf8');
+    let fenced = false;
+    text.split('\n').forEach((raw, i) => {
+      if (raw.trim().startsWith('```')) fenced = !fenced;
+      const where = `${file}:${i + 1}`;
+      if (fenced) {
+        const m = /^\s*(?:\$\s*)?(qlik-audit \S.*?)(?:\s+#.*)?$/.exec(raw);
+        if (m) found.push({ line: m[1] as string, where });
+      }
+      for (const span of raw.matchAll(/`(qlik-audit [^`]+)`/g)) found.push({ line: span[1] as string, where });
+    });
+  }
+  return found;
+}
+
+test('every qlik-audit command and option the docs show exists, as its --help says', async () => {
+  const commands = documentedCommands();
+  assert.ok(commands.length >= 30, `docs name commands (${commands.length})`);
+  const helps = new Map<string, Promise<{ status: number | null; stdout: string; stderr: string }>>();
+  const help = (words: string[]) => {
+    const key = words.join(' ');
+    if (!helps.has(key)) helps.set(key, runCli([...words, '--help']));
+    return helps.get(key) as Promise<{ status: number | null; stdout: string; stderr: string }>;
+  };
+  const top = await help([]);
+  const problems: string[] = [];
+  for (const { line, where } of commands) {
+    const words = line.replace(/\\$/, '').split(/\s+/).slice(1);
+    const command = words[0] ?? '';
+    if (!/^[a-z][a-z-]*$/.test(command)) continue; // prose such as `qlik-audit <command>`
+    if (!new RegExp(`^\\s+${command}\\s`, 'm').test(top.stdout)) {
+      problems.push(`${where}: '${line}': no command '${command}' in qlik-audit --help`);
+      continue;
+    }
+    let path = [command];
+    const second = words[1];
+    const commandHelp = await help(path);
+    if (second && /^[a-z][a-z-]*$/.test(second) && new RegExp(`^\\s+${second}\\s`, 'm').test(commandHelp.stdout + commandHelp.stderr)) path = [command, second];
+    const usage = await help(path);
+    if (usage.status !== 0) {
+      problems.push(`${where}: '${line}': qlik-audit ${path.join(' ')} --help exits ${usage.status}`);
+      continue;
+    }
+    for (const option of words.filter((w) => /^--[a-z]/.test(w)).map((w) => w.replace(/[=[\]].*$/, ''))) {
+      if (!usage.stdout.includes(option)) problems.push(`${where}: '${line}': qlik-audit ${path.join(' ')} has no ${option}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('the offline examples run as written', async () => {
+  // docs/integrity.md's `qlik-audit logs verify /mnt/qlik-log /mnt/archivedlogs --json`, on the sample logs' two folders.
+  const verify = await runCli(['logs', 'verify', 'demo/qlik-logs/current', 'demo/qlik-logs/archived', '--json'], { cwd: ROOT });
+  assert.equal(verify.status, 0, verify.stderr);
+  assert.equal((JSON.parse(verify.stdout) as { ok: boolean }).ok, true);
+  for (const words of [['--help'], ['alerts', '--help'], ['codec-server', '--help'], ['audit', 'timeline', '--help']]) {
+    const run = await runCli(words, { cwd: ROOT });
+    assert.equal(run.status, 0, `${words.join(' ')}: ${run.stderr}`);
+  }
+});
