@@ -3,7 +3,7 @@
 // screenshots are for auditors; the store's status for auditors and operators. Each look at a trail
 // is recorded under the digest chain before anything of it is sent, and one that cannot be recorded
 // is not served.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -163,7 +163,7 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our own form posts.
     referrerPolicy: { policy: 'same-origin' },
   });
-  await app.register(cookie, { secret: createHash('sha256').update(`${Math.random()}${process.hrtime.bigint()}`).digest('hex') });
+  await app.register(cookie, { secret: randomBytes(32).toString('hex') });
   await app.register(formbody);
   const sessionOf = new WeakMap<FastifyRequest, Session>();
   await app.register(csrf, {
@@ -172,7 +172,7 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     cookieOpts: { ...cookieBase, sameSite: 'strict', signed: true },
     // A token is good for one session only.
     getUserInfo: (req: FastifyRequest) => sessionOf.get(req)?.id ?? '',
-    csrfOpts: { hmacKey: createHash('sha256').update(`${Math.random()}${Date.now()}`).digest() },
+    csrfOpts: { hmacKey: randomBytes(32) },
   });
 
   const say = (request: FastifyRequest, level: 'info' | 'warn', fields: object, message: string) => logger[level]({ ...fields, client: request.ip, path: request.url.split('?')[0] }, message);

@@ -5,7 +5,7 @@ import { withClient } from '../client/connect';
 import { startDetectionNow } from '../client/detection-schedule';
 import { listAlerts, type Alert } from '../store/detections';
 import { openStore } from '../store/store';
-import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
+import { instant, parseCommand, printHelp, requireConfig, runSubcommand } from './args';
 import { EXIT_OK, UsageError } from './errors';
 
 const listSpec = {
@@ -49,19 +49,11 @@ Options:
   options: { config: { type: 'string', short: 'c' }, wait: { type: 'boolean' } },
 } as const;
 
-function since(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  const zoned = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/.test(text) ? `${text.length === 10 ? `${text}T00:00:00` : text}Z` : text;
-  const ms = Date.parse(zoned);
-  if (!Number.isFinite(ms)) throw new UsageError(`--since '${text}': expected a date or time such as 2026-11-01 or 2026-11-01T08:00:00Z`);
-  return new Date(ms).toISOString();
-}
-
 async function listCommand(argv: string[]): Promise<number> {
   const { values } = parseCommand(listSpec, argv);
   if (values.help) return printHelp(listSpec), EXIT_OK;
   const config = requireConfig(values.config, listSpec.usage);
-  const from = since(values.since);
+  const from = instant('since', values.since);
   const store = await openStore(config.auditSecurityLog.store);
   try {
     const alerts = await listAlerts(store, from);

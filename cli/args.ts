@@ -52,3 +52,12 @@ export async function runSubcommand(group: string, subcommands: Record<string, (
   process.stderr.write(`qlik-audit ${group}: ${name ? `unknown command '${name}'` : 'missing command'}\n${text}`);
   return EXIT_USAGE;
 }
+
+/** A time option as an ISO instant; dates and times without a zone are UTC. */
+export function instant(option: string, text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const zoned = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text;
+  const ms = Date.parse(zoned);
+  if (!Number.isFinite(ms)) throw new UsageError(`--${option} '${text}': expected a date or time such as 2026-11-01 or 2026-11-01T08:00:00Z`);
+  return new Date(ms).toISOString();
+}

@@ -10,7 +10,7 @@ import { openStore, type AuditStore } from '../store/store';
 import { timeline, type TimelineEntry } from '../store/timeline';
 import { unprovenOnly, type StoreVerification } from '../store/verify-store';
 import { checkStore } from '../client/store-check';
-import { parseCommand, printHelp, requireConfig, runSubcommand } from './args';
+import { instant, parseCommand, printHelp, requireConfig, runSubcommand } from './args';
 import { EXIT_OK, UsageError } from './errors';
 
 const timelineSpec = {
@@ -72,15 +72,6 @@ Options:
   -h, --help        this help`,
   options: { config: { type: 'string', short: 'c' } },
 } as const;
-
-/** A time option as an ISO instant; dates and times without a zone are UTC. */
-function instant(option: string, text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  const zoned = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text;
-  const ms = Date.parse(zoned);
-  if (!Number.isFinite(ms)) throw new UsageError(`--${option} '${text}': expected a date or time such as 2026-11-01 or 2026-11-01T08:00:00Z`);
-  return new Date(ms).toISOString();
-}
 
 function userOption(text: string | undefined, usage: string) {
   if (!text) throw new UsageError(`missing --user DIR\\ID (usage: ${usage})`);

@@ -1,6 +1,7 @@
 // Starting detectAlerts: on a Temporal Schedule (every detections.every, overlapping runs skipped) or
 // once, now. The schedule is created beside the ingest schedule (`logs schedule`, `setup`).
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { upsertSchedule } from './upsert-schedule';
 import type { Config } from '../common/config';
 import type { detectAlerts } from '../workflows';
 
@@ -10,14 +11,7 @@ export async function upsertDetectionSchedule(client: Client, config: Config, ta
   const spec = { intervals: [{ every: config.detections.every as `${number}m` }] };
   const action = { type: 'startWorkflow' as const, workflowType: 'detectAlerts', taskQueue, args: [], workflowId: `${DETECTION_SCHEDULE_ID}-scheduled` };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' };
-  try {
-    await client.schedule.create({ scheduleId: DETECTION_SCHEDULE_ID, spec, action, policies, memo: { description: 'Detections over the audit trail; alerts to the configured sinks' } });
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(DETECTION_SCHEDULE_ID).update((previous) => ({ ...previous, spec, action, policies }));
-    return 'updated';
-  }
+  return upsertSchedule(client, { scheduleId: DETECTION_SCHEDULE_ID, spec, action, policies, description: 'Detections over the audit trail; alerts to the configured sinks' });
 }
 
 /** One run now (a second start while one runs returns that one). */

@@ -1,6 +1,7 @@
 // Starting ingestAuditSecurityLogs: on a Temporal Schedule (every auditSecurityLog.every, overlapping
 // runs skipped, missed runs caught up within a window) or once, now.
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { upsertSchedule } from './upsert-schedule';
 import type { Config } from '../common/config';
 import type { ingestAuditSecurityLogs } from '../workflows';
 
@@ -12,14 +13,7 @@ export async function upsertIngestSchedule(client: Client, config: Config, taskQ
   const spec = { intervals: [{ every: config.auditSecurityLog.every as `${number}m` }] };
   const action = { type: 'startWorkflow' as const, workflowType: 'ingestAuditSecurityLogs', taskQueue, args: [{}], workflowId: `${INGEST_SCHEDULE_ID}-scheduled` };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW };
-  try {
-    await client.schedule.create({ scheduleId: INGEST_SCHEDULE_ID, spec, action, policies, memo: { description: 'Read, verify and store new Qlik AuditSecurity log rows' } });
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(INGEST_SCHEDULE_ID).update((previous) => ({ ...previous, spec, action, policies }));
-    return 'updated';
-  }
+  return upsertSchedule(client, { scheduleId: INGEST_SCHEDULE_ID, spec, action, policies, description: 'Read, verify and store new Qlik AuditSecurity log rows' });
 }
 
 /** One run now. Two on-demand runs never overlap: a second start returns the one still running. */

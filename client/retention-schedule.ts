@@ -2,7 +2,8 @@
 // skipped. `retentionDays: 0` (keep forever) removes the schedule. The policy and who set it are the
 // schedule's arguments, so every run's history (and the purge row in the store) says what it applied.
 import { userInfo, hostname } from 'node:os';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { upsertSchedule } from './upsert-schedule';
 import type { PurgeInput } from '../common/audit-trail-types';
 import type { Config } from '../common/config';
 
@@ -35,12 +36,5 @@ export async function upsertRetentionSchedule(client: Client, config: Config, ta
   const spec = { intervals: [{ every: every as `${number}d` }] };
   const action = { type: 'startWorkflow' as const, workflowType: 'purgeAuditTrail', taskQueue, args: [input], workflowId: `${RETENTION_SCHEDULE_ID}-scheduled` };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' };
-  try {
-    await client.schedule.create({ scheduleId: RETENTION_SCHEDULE_ID, spec, action, policies, memo: { description: `Purge Audit.qs events and screenshots older than ${retentionDays} days` } });
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await handle.update((previous) => ({ ...previous, spec, action, policies }));
-    return 'updated';
-  }
+  return upsertSchedule(client, { scheduleId: RETENTION_SCHEDULE_ID, spec, action, policies, description: `Purge Audit.qs events and screenshots older than ${retentionDays} days` });
 }

@@ -38,18 +38,8 @@ export interface NewAlert {
   user?: { userDirectory: string; userId: string };
 }
 
-/** The alert as it is sent (SPEC 7). */
-export interface Alert {
-  id: string;
-  rule: RuleName;
-  severity: Severity;
-  key: string;
-  summary: string;
-  firstSeen: string;
-  lastSeen: string;
-  count: number;
-  evidence: Evidence[];
-}
+/** The alert as it is sent (SPEC 7): what was raised, and its id in the store. */
+export type Alert = Omit<NewAlert, 'user'> & { id: string };
 
 export interface DetectionSettings {
   rules: DetectionRules;
@@ -106,7 +96,7 @@ interface Signal {
 
 const rowRef = (r: Row) => `${r.machine}/${r.service}/${r.sequence}/${r.checksum}`;
 
-async function readState<T>(sql: Sql, name: string): Promise<T | undefined> {
+export async function readState<T>(sql: Sql, name: string): Promise<T | undefined> {
   const { rows } = await sql.query<{ value: T }>('SELECT value FROM detection_state WHERE name = $1', [name]);
   return rows[0]?.value;
 }
@@ -119,7 +109,6 @@ export async function writeState(sql: Sql, name: string, value: unknown): Promis
   );
 }
 
-export { readState };
 
 /** Signals and immediate candidates of one slice's AuditSecurity rows. */
 function classifyRows(rows: Row[], rules: DetectionRules, signals: Signal[], candidates: NewAlert[]) {
