@@ -14,7 +14,7 @@ import type { ScreenshotResult } from '../common/screenshot-result';
 import { createLogger, type Logger } from '../common/logger';
 import { resolveTemporalBinaries } from '../worker/temporal-cli';
 import { openStore, type AuditStore } from '../store/store';
-import { DEMO_USER, openDemoStore, runDemoAuditLogs, runDemoEvents, startDemoQlik, type Demo } from '../demo/demo';
+import { DEMO_CONFIG_FILE, DEMO_USER, openDemoStore, runDemoAuditLogs, runDemoEvents, startDemoQlik, writeDemoFiles, type Demo } from '../demo/demo';
 import { writeEvidence } from '../audit-trail/evidence';
 import { configuredDigestKey } from '../store/digest';
 import { timeline } from '../store/timeline';
@@ -81,6 +81,12 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> 
   });
 }
 
+/** A path as the user would type it: relative to where they started, when below it. */
+function shown(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : `./${relative}`;
+}
+
 /** Posts the sample events and prints what happened to each, with links into the Web UI. */
 async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: Config, store: AuditStore | undefined, varDir: string, say: (line: string) => void, signal: AbortSignal) {
   say('');
@@ -121,6 +127,7 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
     const raised = new Set(logs.detections.alerts.map((a) => a.id));
     const alerts = store ? (await listAlerts(store)).filter((a) => raised.has(a.id)).reverse() : [];
     say(`Detections over the stored trail: ${logs.detections.raised} alert(s)${logs.detections.raised ? '' : ' (nothing suspicious)'}; schedule detect-alerts runs every ${config.detections.every} (qlik-audit alerts list)`);
+    say(`  delivered to the demo's webhook sink '${demo.siem.sink.name}', which appends what it receives to ${shown(demo.siem.file)}`);
     for (const alert of alerts.slice(0, 5)) say(`  - [${alert.severity}] ${alert.rule}: ${alert.summary.slice(0, 110)}`);
   }
   say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`QlikUserId="${DEMO_USER.userId}"`)}`);
@@ -134,7 +141,7 @@ async function showTrail(store: AuditStore, config: Config, anchor: ChainAnchor 
   const from = '2019-02-01T10:00:00.000Z';
   const to = '2019-02-01T10:10:00.000Z';
   say('');
-  say(`Audit trail of ${user}, ${from} to ${to} (qlik-audit audit timeline --user '${user}' --from ${from} --to ${to}):`);
+  say(`Audit trail of ${user}, ${from} to ${to} (npx qlik-audit audit timeline --config ${shown(path.join(varDir, DEMO_CONFIG_FILE))} --user '${user}' --from ${from} --to ${to}):`);
   for await (const entry of timeline(store, { ...DEMO_USER, from, to })) {
     say(`  ${entry.time.slice(11, 23)}  ${entry.source.padEnd(12)}  ${entry.type.padEnd(36)}  ${entry.detail.slice(0, 90)}`);
   }
@@ -256,6 +263,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     // On the worker's connection: screenshot runs start eagerly on this worker.
     receiver = await unlessAborted(startReceiver(config, logger, { store, workerConnection: worker.connection }), interrupted.signal);
     if (config.auditUi.enable) auditUi = await unlessAborted(startAuditUi(config, store, logger), interrupted.signal);
+    if (demo) writeDemoFiles(varDir, demo, { address: server.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }, { host: config.eventApi.host, port: config.eventApi.port });
 
     say('');
     say(`Temporal Web UI:  ${server.uiUrl}`);
@@ -264,6 +272,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     say(`Worker metrics:   http://${DEV_METRICS}/metrics   receiver metrics: ${receiver.url}/metrics`);
     say(`Service logs:     ${logFile}`);
     if (auditUi) say(`Auditor's view:   ${auditUi.url}${idp ? "  (demo sign-in: user 'auditor', any password; 'operator' sees the store status only)" : ''}`);
+    if (demo) say(`Try commands:     npx qlik-audit alerts list --config ${shown(path.join(varDir, DEMO_CONFIG_FILE))}  (every command: docs/commands.md)`);
 
     if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, store, varDir, say, interrupted.signal);
     say('Ready. Press Ctrl-C to stop.');

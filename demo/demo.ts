@@ -1,7 +1,7 @@
 // The demo behind `qlik-audit dev --demo`: the simulated Qlik Sense from the test suite (QPS and proxy
 // over mutual TLS, with a CA and client certificate generated under ./var/demo-certs), a config that
 // points at it, and sample Audit.qs events posted through the real event API — one per outcome.
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { buildChains, discoverLogFiles } from '../audit-log/log-files';
@@ -17,6 +17,8 @@ import { createPki, type Pki } from './simulated-qlik/pki';
 import { SimulatedQlik } from './simulated-qlik/simulated-qlik';
 import { screenshotEvent, sessionEvents, withCrop } from './sample-events';
 import { sheetObjectRender, VISIBLE_CROP } from './simulated-qlik/renders';
+import { startDemoSiem, type DemoSiem } from './demo-siem';
+import { stringify } from 'yaml';
 
 /** What Audit.qs reports for the demo screenshot (fractions as a browser reports them): see VISIBLE_CROP. */
 const DEMO_CROP = { ...VISIBLE_CROP, width: VISIBLE_CROP.width + 0.4, height: VISIBLE_CROP.height + 0.6 };
@@ -30,6 +32,8 @@ const DEMO_SESSION_START = new Date('2019-02-01T10:07:20.000Z');
 export interface Demo {
   qlik: SimulatedQlik;
   pki: Pki;
+  /** The webhook sink the demo's alerts go to. */
+  siem: DemoSiem;
   /** Raw config sections for the demo (merged over the embedded defaults). */
   config: object;
   stop(): Promise<void>;
@@ -66,10 +70,14 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
   const render = await sheetObjectRender();
   qlik.routes.set('/tempcontent/demo/sales-overview.png', { kind: 'image', body: render });
   qlik.routes.set('/content/demo/via-cdn.png', { kind: 'image', body: render });
+  const siem = await startDemoSiem(path.join(varDir, 'demo-siem-alerts.jsonl'));
   return {
     qlik,
     pki,
+    siem,
     config: {
+      // Audit.qs posts from the hub's origin: the simulated Qlik's.
+      eventApi: { cors: { allowedOrigins: [new URL(qlik.url('/')).origin] } },
       qlik: { cert: pki.files, rejectUnauthorized: true },
       screenshots: {
         allowedImageDownloadHosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
@@ -79,9 +87,33 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
         auth: { mode: 'userTicket', qps: { host: '127.0.0.1', port: qlik.qpsPort } },
       },
       auditSecurityLog: { sources: [{ directory: logDir }], store: `embedded:${storeDir}`, anchorFile: path.join(varDir, 'anchors', 'audit-store.anchors'), every: '1m' },
+      alerts: { sinks: [siem.sink] },
     },
-    stop: () => qlik.stop(),
+    stop: async () => void (await Promise.all([qlik.stop(), siem.stop()])),
   };
+}
+
+/** The files for trying commands on the running demo (docs/commands.md): its configuration and a screenshot event. */
+export const DEMO_CONFIG_FILE = 'demo.yaml';
+export const DEMO_EVENT_FILE = 'demo-screenshot-event.json';
+
+/**
+ * Writes ./var/demo.yaml — the demo's configuration as a file, for `npx qlik-audit <command> --config
+ * var/demo.yaml` while the demo runs (its ports change at every start) — and ./var/demo-screenshot-event.json,
+ * a screenshot event of the demo user for `qlik-audit screenshot --event`.
+ */
+export function writeDemoFiles(varDir: string, demo: Demo, temporal: { address: string; namespace: string; taskQueue: string }, eventApi: { host: string; port: number }): void {
+  mkdirSync(varDir, { recursive: true });
+  const config = demo.config as { eventApi: object };
+  const header =
+    '# The configuration of the running demo, written by `qlik-audit dev --demo` (npm start) at each start:\n' +
+    '# try any command on the demo with `npx qlik-audit <command> --config var/demo.yaml` (docs/commands.md).\n' +
+    '# Its ports and secrets change at every start. Not a template for a real site: see docs/getting-started.md.\n';
+  const yaml = stringify({ temporal, ...config, eventApi: { ...eventApi, ...config.eventApi } }, { lineWidth: 0 });
+  writeFileSync(path.join(varDir, DEMO_CONFIG_FILE), header + yaml, { mode: 0o600 });
+  const user = `UserDirectory=${DEMO_USER.userDirectory}; UserId=${DEMO_USER.userId}`;
+  const event = withCrop(screenshotEvent(demo.qlik.url('/tempcontent/demo/sales-overview.png'), user, { timestamp: new Date().toISOString() }), DEMO_CROP);
+  writeFileSync(path.join(varDir, DEMO_EVENT_FILE), `${JSON.stringify(event, null, 2)}\n`);
 }
 
 function loadPki(dir: string): Pki {

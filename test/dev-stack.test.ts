@@ -1,15 +1,19 @@
 // `npm start` (`qlik-audit dev --demo`) as a new user meets it: the whole stack comes up on its fixed
 // ports, the demo prints its summary without log lines in between, and Ctrl-C — a real SIGINT, at
 // start-up, in the middle of the demo, or idle — prints `Stopping ...` at once and leaves nothing
-// running within 3 s. The only test file that uses the fixed ports 7233, 8233, 8181 and 9464.
+// running within 3 s. And the README's Quickstart, run as written in a fresh copy of the project, with
+// every shell example of the docs run against it. The only test file that uses the fixed ports 7233,
+// 8233, 8181, 8282, 8283 and 9464.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { parse } from 'yaml';
 import { startCli } from './helpers/cli';
+import { commandLines, expectedExit, isService, ROOT, shellBlocks, withSiteValues, type ShellBlock } from './helpers/doc-examples';
 
 const FIXED_PORTS = [7233, 8233, 8181, 9464, 8282, 8283];
 
@@ -106,4 +110,134 @@ test('Ctrl-C while the dev server starts, and in the middle of the demo: stopped
   assert.equal(starting.code, 130);
   const demo = await interruptAt('Demo: posting sample Audit.qs events', varDir); // the same folder, as a user restarting
   assert.equal(demo.code, 130);
+});
+
+/** Resolves after `ms` without keeping the test process alive. */
+const after = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms).unref());
+
+/** Runs a shell command line in `cwd` (its own process group); resolves with its status and output. */
+function shell(script: string, cwd: string, timeoutMs = 120_000): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-o', 'pipefail', '-c', script], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), timeoutMs);
+    child.once('close', (status) => (clearTimeout(timer), resolve({ status, output })));
+  });
+}
+
+/** Starts a service command, waits until it says it serves, then stops it as Ctrl-C would; its exit status. */
+async function runService(script: string, cwd: string): Promise<{ status: number | string | null; output: string; ready: boolean }> {
+  const child = spawn('bash', ['-o', 'pipefail', '-c', script], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  // Ctrl-C ends npx (and so the line) by the signal; the service itself exits 0.
+  const exited = new Promise<number | string | null>((resolve) => child.once('close', (status, signal) => resolve(status ?? signal)));
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      const check = () => /worker started|receiver listening|listening on/.test(output) && resolve(true);
+      child.stdout.on('data', check);
+      child.stderr.on('data', check);
+    }),
+    exited.then(() => false),
+    after(60_000, false),
+  ]);
+  if (ready) await after(500, undefined);
+  try {
+    process.kill(-(child.pid as number), 'SIGINT');
+  } catch {
+    // already gone
+  }
+  const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), 15_000);
+  const status = await exited;
+  clearTimeout(timer);
+  return { status, output, ready };
+}
+
+/** The project as a fresh clone has it (tracked and new files, no var/, no node_modules), in a scratch folder. */
+function freshCopy(): string {
+  const copy = reachable(mkdtempSync(path.join(tmpdir(), 'qa-quickstart-')));
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const file of files) {
+    if (!existsSync(path.join(ROOT, file))) continue; // deleted in the working tree
+    mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
+    cpSync(path.join(ROOT, file), path.join(copy, file));
+  }
+  // The Temporal CLI installed once by `npm test` (TEMPORAL_CLI_PATH points at it too).
+  if (existsSync(path.join(ROOT, '.tools'))) symlinkSync(path.join(ROOT, '.tools'), path.join(copy, '.tools'));
+  return copy;
+}
+
+test("the README's Quickstart, run as written in a fresh copy, and every shell example of the docs against it", async () => {
+  const blocks = shellBlocks();
+  const quickstart = blocks.find((b) => b.file === 'README.md') as ShellBlock;
+  const quickstartLines = (commandLines(quickstart) ?? []).map((c) => c.command.replace(/\s+#.*$/, '').trim());
+  assert.deepEqual(quickstartLines, ['npm install && npm start', 'npm test'], "the README's Quickstart is the two commands");
+  // `npm test` is what runs this test; docs/development.md's commands run the suite, or part of it.
+  const examples = blocks.filter((b) => b !== quickstart && b.file !== 'docs/development.md');
+  assert.ok(examples.length >= 5, `shell examples in the docs (${examples.length})`);
+
+  const copy = freshCopy();
+  const npmStart = spawn('bash', ['-c', quickstartLines[0] as string], { cwd: copy, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let startOutput = '';
+  npmStart.stdout.on('data', (d) => (startOutput += d));
+  npmStart.stderr.on('data', (d) => (startOutput += d));
+  const startExited = new Promise<number | null>((resolve) => npmStart.once('close', (status) => resolve(status)));
+  try {
+    const ready = await Promise.race([
+      new Promise<boolean>((resolve) => npmStart.stdout.on('data', () => startOutput.includes('Ready. Press Ctrl-C') && resolve(true))),
+      startExited.then(() => false),
+      after(240_000, false),
+    ]);
+    assert.ok(ready, `npm install && npm start did not get ready:\n${startOutput.slice(-3000)}`);
+    assert.match(startOutput, /Try commands:\s+npx qlik-audit alerts list --config \.\/var\/demo\.yaml/);
+
+    // The demo's own values for the `# site:` lines (docs/event-api.md's checklist).
+    const demoConfig = parse(readFileSync(path.join(copy, 'var', 'demo.yaml'), 'utf8')) as { eventApi: { host: string; port: number; cors: { allowedOrigins: string[] } } };
+    const site = { RECEIVER: `http://${demoConfig.eventApi.host}:${demoConfig.eventApi.port}`, HUB: demoConfig.eventApi.cors.allowedOrigins[0] as string, TOKEN: 'the demo has no token' };
+
+    const failures: string[] = [];
+    let ran = 0;
+    for (const block of examples) {
+      const lines = commandLines(block);
+      if (!lines) {
+        const { status, output } = await shell(withSiteValues(block, site), copy);
+        ran++;
+        if (status !== 0) failures.push(`${block.file}:${block.line} (the block) exited ${status}:\n${output.slice(-1500)}`);
+        continue;
+      }
+      for (const { command, line } of lines) {
+        ran++;
+        if (isService(command)) {
+          const { status, output, ready: served } = await runService(command, copy);
+          if (!served || (status !== 0 && status !== 'SIGINT')) failures.push(`${block.file}:${line} '${command}': ${served ? `exited ${status} on Ctrl-C` : 'never said it serves'}:\n${output.slice(-1500)}`);
+          continue;
+        }
+        const { status, output } = await shell(command, copy);
+        const expected = expectedExit(command);
+        if (status !== expected) failures.push(`${block.file}:${line} '${command}' exited ${status}, the docs say ${expected}:\n${output.slice(-1500)}`);
+      }
+    }
+    assert.deepEqual(failures, [], `${failures.length} of ${ran} documented commands failed`);
+    assert.ok(ran >= 20, `commands run (${ran})`);
+    // What the examples did is there: the test alert reached the demo's webhook, the bundle was written.
+    const delivered = readFileSync(path.join(copy, 'var', 'demo-siem-alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { rule: string });
+    assert.ok(delivered.some((a) => a.rule === 'test'), 'the test alert was delivered to the demo webhook');
+    assert.ok(delivered.filter((a) => a.rule === 'failedLogins').length >= 1, "the demo's alerts were delivered to its webhook");
+    assert.ok(existsSync(path.join(copy, 'var', 'evidence', 'administrator.zip')), 'the evidence example wrote its bundle');
+  } finally {
+    try {
+      process.kill(-(npmStart.pid as number), 'SIGINT');
+    } catch {
+      // already gone
+    }
+    const stopped = await Promise.race([startExited.then(() => true), after(10_000, false)]);
+    if (!stopped) process.kill(-(npmStart.pid as number), 'SIGKILL');
+    const varDir = path.join(copy, 'var');
+    assert.deepEqual(processesMatching(`postgres -D ${varDir}`), [], 'no PostgreSQL process left behind');
+    for (const port of FIXED_PORTS) assert.equal(await listening(port), false, `port ${port} closed`);
+    rmSync(copy, { recursive: true, force: true });
+  }
 });
