@@ -4,6 +4,9 @@
 // shape — HTTPS (eventApi.tls), CORS on, a bearer token, each post with an Origin header as a
 // browser sends it. No worker runs: this measures intake only.
 //
+// Then encryption on against off (issue 28): the same HTTP receiver, its client sealing every payload
+// with temporal.encryption (AES-256-GCM), in alternating rounds against the unsealed one.
+//
 // Then the audit trail (SPEC 6): a mixed run, 80% non-screenshot events (committed to PostgreSQL by
 // group commit before each 202) and 20% screenshot events (workflow starts) posted at the same time,
 // against a bare server in the same run: Fastify with one route that puts the same rows into the same
@@ -31,7 +34,9 @@ import { createLogger } from '../common/logger';
 import { searchAttributes } from '../common/search-attributes';
 import { resolveTemporalBinaries } from '../worker/temporal-cli';
 import { screenshotEvent, sessionEvents } from '../demo/sample-events';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { dataConverterFor } from '../common/encryption-codec';
 import Fastify from 'fastify';
 import type { AuditEvent } from '../common/audit-event';
 import { eventRow, insertEvents, type EventRow } from '../store/audit-events';
@@ -73,11 +78,17 @@ async function main(): Promise<void> {
     },
     { source: 'bench', baseDir: dir },
   );
+  const sealedConfig = parseConfig(
+    { temporal: { taskQueue: 'intake-bench', encryption: { keys: [{ id: 'bench', key: randomBytes(32).toString('base64') }] } }, eventApi: { rateLimitPerMinute: 1_000_000 } },
+    { source: 'bench', baseDir: dir },
+  );
+  const sealedClient = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: dataConverterFor(sealedConfig) });
   const logger = createLogger('bench', { level: 'warn' });
   const schema = `bench_intake_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
   const store = await openStore(`${values.store}?schema=${schema}`);
   const writer = createEventWriter(store);
   const plain = await createReceiver({ config: plainConfig, client: env.client, taskQueue: 'intake-bench', logger, events: writer });
+  const sealed = await createReceiver({ config: sealedConfig, client: sealedClient, taskQueue: 'intake-bench', logger, events: writer });
   const secure = await createReceiver({ config: tlsConfig, client: env.client, taskQueue: 'intake-bench', logger, tls: loadReceiverTls(tlsConfig), events: writer });
   const bare = await bareInsertServer(store);
   // The same receiver, its events committed to an embedded store (a fresh folder, its server started now).
@@ -93,6 +104,7 @@ async function main(): Promise<void> {
   const http = new Pool(`http://127.0.0.1:${await port(plain)}`, { connections: CONCURRENCY });
   const https = new Pool(`https://127.0.0.1:${await port(secure)}`, { connections: CONCURRENCY, connect: { ca: readFileSync(pki.files.clientCertCA) } });
   const bareHttp = new Pool(`http://127.0.0.1:${await port(bare)}`, { connections: CONCURRENCY });
+  const sealedHttp = new Pool(`http://127.0.0.1:${await port(sealed)}`, { connections: CONCURRENCY });
   const embeddedHttp = onEmbedded ? new Pool(`http://127.0.0.1:${await port(onEmbedded)}`, { connections: CONCURRENCY }) : undefined;
 
   /** Posts every event; returns events/s, latencies and how many were not 202. */
@@ -156,6 +168,8 @@ async function main(): Promise<void> {
     await http.close();
     await https.close();
     await bareHttp.close();
+    await sealedHttp.close();
+    await sealed.close();
     await embeddedHttp?.close();
     await plain.close();
     await secure.close();
@@ -191,6 +205,21 @@ async function main(): Promise<void> {
     say(`ratio HTTP / bare client: ${(overHttp.rate / bareRate).toFixed(2)}; HTTPS+CORS / bare client: ${(overHttps.rate / bareRate).toFixed(2)}`);
     say(`goals: >= 0.8 of the bare-client rate over HTTPS with CORS ${overHttps.rate / bareRate >= 0.8 ? 'MET' : 'MISSED'}; >= 300 events/s ${overHttps.rate >= 300 ? 'MET' : 'MISSED'}`);
     say(JSON.stringify({ events: EVENTS, concurrency: CONCURRENCY, bareRate, httpRate: overHttp.rate, httpsRate: overHttps.rate, httpsRatio: overHttps.rate / bareRate, failures: overHttp.failures + overHttps.failures }));
+    // Encryption on against off: the same receiver over HTTP, alternating rounds, the median counts.
+    say('');
+    const offRuns = [];
+    const onRuns = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      offRuns.push(await intake(http, `off${round}`, {}));
+      onRuns.push(await intake(sealedHttp, `on${round}`, {}));
+    }
+    const [off, on] = [median(offRuns), median(onRuns)];
+    line(`HTTP, encryption off (median of ${ROUNDS})`, off.rate, off.latency, `   non-202: ${offRuns.reduce((n, r) => n + r.failures, 0)}`);
+    line(`HTTP, encryption on (median of ${ROUNDS})`, on.rate, on.latency, `   non-202: ${onRuns.reduce((n, r) => n + r.failures, 0)}`);
+    say(`  rounds: off ${offRuns.map((r) => r.rate.toFixed(0)).join(', ')}; on ${onRuns.map((r) => r.rate.toFixed(0)).join(', ')} events/s`);
+    const cost = 1 - on.rate / off.rate;
+    say(`encryption cost at intake: ${(cost * 100).toFixed(1)}% (goal <= 5% ${cost <= 0.05 ? 'MET' : 'MISSED'})`);
+    say(JSON.stringify({ encryption: true, offRate: off.rate, onRate: on.rate, cost }));
   }
 
   async function mixedSection() {
