@@ -127,7 +127,7 @@ async function showDemo(demo: Demo, receiverUrl: string, uiUrl: string, config: 
     const raised = new Set(logs.detections.alerts.map((a) => a.id));
     const alerts = store ? (await listAlerts(store)).filter((a) => raised.has(a.id)).reverse() : [];
     say(`Detections over the stored trail: ${logs.detections.raised} alert(s)${logs.detections.raised ? '' : ' (nothing suspicious)'}; schedule detect-alerts runs every ${config.detections.every} (qlik-audit alerts list)`);
-    say(`  delivered to the demo's webhook sink '${demo.siem.sink.name}', which appends what it receives to ${shown(demo.siem.file)}`);
+    say(`  alerts go to the demo's webhook sink '${demo.siem.sink.name}', which appends each one it receives to ${shown(demo.siem.file)}`);
     for (const alert of alerts.slice(0, 5)) say(`  - [${alert.severity}] ${alert.rule}: ${alert.summary.slice(0, 110)}`);
   }
   say(`Find a user's runs in the UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`QlikUserId="${DEMO_USER.userId}"`)}`);
