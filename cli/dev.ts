@@ -263,7 +263,9 @@ export async function devCommand(argv: string[]): Promise<number> {
     // On the worker's connection: screenshot runs start eagerly on this worker.
     receiver = await unlessAborted(startReceiver(config, logger, { store, workerConnection: worker.connection }), interrupted.signal);
     if (config.auditUi.enable) auditUi = await unlessAborted(startAuditUi(config, store, logger), interrupted.signal);
-    if (demo) writeDemoFiles(varDir, demo, { address: server.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }, { host: config.eventApi.host, port: config.eventApi.port });
+    // The demo's own settings as a file, for trying commands; with --config, the running demo holds settings the file would not.
+    const demoFiles = demo && !values.config;
+    if (demo && demoFiles) writeDemoFiles(varDir, demo, { address: server.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }, { host: config.eventApi.host, port: config.eventApi.port });
 
     say('');
     say(`Temporal Web UI:  ${server.uiUrl}`);
@@ -272,7 +274,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     say(`Worker metrics:   http://${DEV_METRICS}/metrics   receiver metrics: ${receiver.url}/metrics`);
     say(`Service logs:     ${logFile}`);
     if (auditUi) say(`Auditor's view:   ${auditUi.url}${idp ? "  (demo sign-in: user 'auditor', any password; 'operator' sees the store status only)" : ''}`);
-    if (demo) say(`Try commands:     npx qlik-audit alerts list --config ${shown(path.join(varDir, DEMO_CONFIG_FILE))}  (every command: docs/commands.md)`);
+    if (demoFiles) say(`Try commands:     npx qlik-audit alerts list --config ${shown(path.join(varDir, DEMO_CONFIG_FILE))}  (every command: docs/commands.md)`);
 
     if (demo) await showDemo(demo, receiver.url, server.uiUrl, config, store, varDir, say, interrupted.signal);
     say('Ready. Press Ctrl-C to stop.');

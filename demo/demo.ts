@@ -1,7 +1,7 @@
 // The demo behind `qlik-audit dev --demo`: the simulated Qlik Sense from the test suite (QPS and proxy
 // over mutual TLS, with a CA and client certificate generated under ./var/demo-certs), a config that
 // points at it, and sample Audit.qs events posted through the real event API — one per outcome.
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { buildChains, discoverLogFiles } from '../audit-log/log-files';
@@ -110,7 +110,9 @@ export function writeDemoFiles(varDir: string, demo: Demo, temporal: { address: 
     '# try any command on the demo with `npx qlik-audit <command> --config var/demo.yaml` (docs/commands.md).\n' +
     '# Its ports and secrets change at every start. Not a template for a real site: see docs/getting-started.md.\n';
   const yaml = stringify({ temporal, ...config, eventApi: { ...eventApi, ...config.eventApi } }, { lineWidth: 0 });
-  writeFileSync(path.join(varDir, DEMO_CONFIG_FILE), header + yaml, { mode: 0o600 });
+  const file = path.join(varDir, DEMO_CONFIG_FILE);
+  writeFileSync(file, header + yaml, { mode: 0o600 });
+  chmodSync(file, 0o600); // it holds the demo's secrets; `mode` applies only to a new file
   const user = `UserDirectory=${DEMO_USER.userDirectory}; UserId=${DEMO_USER.userId}`;
   const event = withCrop(screenshotEvent(demo.qlik.url('/tempcontent/demo/sales-overview.png'), user, { timestamp: new Date().toISOString() }), DEMO_CROP);
   writeFileSync(path.join(varDir, DEMO_EVENT_FILE), `${JSON.stringify(event, null, 2)}\n`);

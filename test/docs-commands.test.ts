@@ -18,7 +18,7 @@ function documentedCommands(): { line: string; where: string }[] {
     const text = readFileSync(path.join(ROOT, file), 'utf8');
     let fenced = false;
     text.split('\n').forEach((raw, i) => {
-      if (raw.trim().startsWith('```')) fenced = !fenced;
+      if (/^\s*```\s*[\w-]*\s*$/.test(raw)) fenced = !fenced; // a fence line: the fence and an info string only
       const where = `${file}:${i + 1}`;
       if (fenced) {
         const m = /^\s*(?:\$\s*)?(?:[A-Z_]+=\S+\s+)*(?:npx\s+)?(qlik-audit \S.*?)(?:\s+#.*)?$/.exec(raw);

@@ -1,13 +1,18 @@
 // The shell examples of the README and docs/, as a reader copies them: every ```sh block, with the
 // file and line it starts at. The conventions a block may use (docs/development.md):
 //   - `NAME=value   # site: …`  a value the reader sets to their own (the test sets the demo's);
-//   - `# exits N`               in a command's comment: the exit status it is documented to have;
+//   - `# exits N`               in a command's comment: the exit status it is documented to have
+//                               (and a "quoted text" after it: what its output must contain);
 //   - `qlik-audit worker|receiver|serve|codec-server`: a service, which runs until Ctrl-C.
+// Code blocks use one of LANGUAGES: a `bash` or `console` block would silently not be run.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const DOC_FILES = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+
+/** The code block languages the docs may use ('' is program output). */
+export const LANGUAGES = new Set(['sh', 'text', 'yaml', 'json', 'sql', 'nginx', '']);
 
 export interface ShellBlock {
   file: string;
@@ -22,9 +27,13 @@ export function shellBlocks(files = DOC_FILES): ShellBlock[] {
     const lines = readFileSync(path.join(ROOT, file), 'utf8').split('\n');
     let open: { line: number; lang: string; body: string[] } | undefined;
     lines.forEach((raw, i) => {
-      const fence = /^\s*```(\S*)/.exec(raw);
-      if (fence && !open) open = { line: i + 2, lang: fence[1] ?? '', body: [] };
-      else if (fence && open) {
+      // A fence line holds the fence and an info string only (CommonMark); ~~~ fences are not used.
+      const fence = /^\s*```\s*([\w-]*)\s*$/.exec(raw);
+      if (/^\s*~~~/.test(raw)) throw new Error(`${file}:${i + 1}: use a \`\`\` fence, not ~~~`);
+      if (fence && !open) {
+        if (!LANGUAGES.has(fence[1] ?? '')) throw new Error(`${file}:${i + 1}: code block language '${fence[1]}' (use one of: ${[...LANGUAGES].filter(Boolean).join(', ')}, or none for output)`);
+        open = { line: i + 2, lang: fence[1] ?? '', body: [] };
+      } else if (fence && open) {
         if (open.lang === 'sh') blocks.push({ file, line: open.line, text: dedent(open.body).join('\n') });
         open = undefined;
       } else open?.body.push(raw);
@@ -43,7 +52,8 @@ function split(line: string): { code: string; comment: string; open: boolean } {
   let quote: string | undefined;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
-    if (quote) {
+    if (c === '\\' && quote !== "'") i++; // an escaped character (nothing is escaped inside '…')
+    else if (quote) {
       if (c === quote) quote = undefined;
     } else if (c === "'" || c === '"') quote = c;
     else if (c === '#' && (i === 0 || /\s/.test(line[i - 1] ?? ''))) return { code: line.slice(0, i).trimEnd(), comment: line.slice(i + 1).trim(), open: false };
@@ -70,11 +80,14 @@ export function commandLines(block: ShellBlock): { command: string; line: number
   return out;
 }
 
-/** The exit status a command is documented to have (`# exits N`), 0 otherwise. */
-export const expectedExit = (command: string) => Number(/\bexits (\d+)\b/.exec(commentOf(command))?.[1] ?? 0);
+/** The exit status a command is documented to have (`# exits N`, 0 otherwise) and the text its output must hold. */
+export function expectedExit(command: string): { status: number; saying?: string } {
+  const documented = /\bexits (\d+)\b(?:[^"]*"([^"]+)")?/.exec(commentOf(command));
+  return { status: Number(documented?.[1] ?? 0), saying: documented?.[2] };
+}
 
 /** A service command (runs until Ctrl-C). */
-export const isService = (command: string) => /\bqlik-audit (worker|receiver|serve|codec-server|dev)\b/.test(command);
+export const isService = (command: string) => /\bqlik-audit (worker|receiver|serve|codec-server|dev)\b/.test(split(command).code);
 
 /** The block with each `NAME=…  # site:` line set to `values[NAME]`; throws on a site variable not given. */
 export function withSiteValues(block: ShellBlock, values: Record<string, string>): string {
