@@ -29,7 +29,7 @@ export async function codecServerCommand(argv: string[]): Promise<number> {
   if (values.help) return printHelp(spec), EXIT_OK;
   const config = requireConfig(values.config, spec.usage);
   const converter = dataConverterFor(config);
-  if (!converter) throw new UsageError('temporal.encryption is not set: there is nothing to decode (see README, "Encryption")');
+  if (!converter) throw new UsageError('temporal.encryption is not set: there is nothing to decode (see docs/encryption.md)');
   const token = process.env.QLIK_AUDIT_CODEC_TOKEN || config.codecServer.token;
   const app = await createCodecServer(config, converter.payloadCodecs[0] as never, token);
   const { host, port } = config.codecServer;

@@ -35,7 +35,7 @@ Exit codes: 0 no error findings, 1 error findings, 2 bad usage, an unreadable pa
 AuditSecurity file at all in the paths (nothing verified is not OK).
 
 Options:
-  --json             print {"ok","files","findings"} (README: "Verify output"); with no file
+  --json             print {"ok","files","findings"} (docs/integrity.md); with no file
                      found {"ok":false,"files":[],"findings":[],"reason"}
   --sequence-max N   highest Sequence# before it wraps to 1 (default 2147483647)
   --columns A,B,...  the AuditSecurity columns your site logs, if it changed the log4net layout

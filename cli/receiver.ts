@@ -14,7 +14,7 @@ eventApi.apiToken    every route needs "Authorization: Bearer <token>" (CORS pre
 eventApi.cors        the hub origins allowed to post (e.g. https://qlik.example.com)
 eventApi.tls         HTTPS with a PEM certificate and key (an HTTPS hub cannot post to http://)
 eventApi.trustProxy  behind IIS/nginx: whose X-Forwarded-For to believe
-See README "Connecting Audit.qs" for a curl checklist.
+See docs/event-api.md, "Connecting Audit.qs", for a curl checklist.
 Logs go to stderr: readable lines on a terminal, JSON lines otherwise (--log-format). Stops on SIGINT/SIGTERM.
 
 Options:

@@ -23,7 +23,7 @@ Stops on SIGINT/SIGTERM: the receiver first (requests in flight finish), then th
 (running activities get 10 s).
 
 Options:
-  --config <file>   YAML configuration (see README, "Configuration")
+  --config <file>   YAML configuration (every key: docs/configuration.md)
   --port <n>        override eventApi.port
   --metrics <host:port>  serve Prometheus metrics of the worker (Temporal SDK metrics) there
 ${LOG_FORMAT_HELP}

@@ -11,7 +11,7 @@ temporal.taskQueue. Stops gracefully on SIGINT/SIGTERM (running activities get 1
 Logs go to stderr: readable lines on a terminal, JSON lines otherwise (--log-format).
 
 Options:
-  --config <file>   YAML configuration (see README, "Configuration")
+  --config <file>   YAML configuration (every key: docs/configuration.md)
   --metrics <host:port>  serve Prometheus metrics of the worker (Temporal SDK metrics) there
 ${LOG_FORMAT_HELP}
   --verbose         show stack traces on errors

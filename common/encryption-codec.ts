@@ -3,7 +3,7 @@
 // AES-256-GCM under the current key (a fresh 12-byte IV each, the key id in the metadata), so the
 // Temporal server, its database and its operators hold ciphertext. Any listed key decodes, so keys
 // rotate: add the new one, make it current, keep the old one while histories it wrote are retained.
-// Search attributes are not payloads and stay readable (README: what they carry).
+// Search attributes are not payloads and stay readable (docs/encryption.md: what they carry).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec, ValueError } from '@temporalio/common';

@@ -3,7 +3,7 @@
 // command's --help — its command, its subcommand, each --option it uses. (Every ```sh block is also
 // run as written, against `npm start`: test/dev-stack.test.ts.)
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli';
@@ -61,6 +61,12 @@ test('every qlik-audit command and option the docs show exists, as its --help sa
     for (const option of words.filter((w) => /^--[a-z]/.test(w)).map((w) => w.replace(/[=[\]].*$/, ''))) {
       if (!usage.stdout.includes(option)) problems.push(`${where}: '${line}': qlik-audit ${path.join(' ')} has no ${option}`);
     }
+  }
+  // And the other way: what --help points a reader to is there (sections moved from the README to docs/).
+  for (const [key, text] of helps) {
+    const { stdout } = await text;
+    for (const doc of stdout.match(/docs\/[\w-]+\.md/g) ?? []) if (!existsSync(path.join(ROOT, doc))) problems.push(`qlik-audit ${key} --help names ${doc}, which does not exist`);
+    if (/\bREADME\b(?!\.txt)/.test(stdout)) problems.push(`qlik-audit ${key} --help points at a README section; the README has moved its sections to docs/`);
   }
   assert.deepEqual(problems, []);
 });
