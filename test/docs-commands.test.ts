@@ -70,3 +70,23 @@ test('every qlik-audit command and option the docs show exists, as its --help sa
   }
   assert.deepEqual(problems, []);
 });
+
+test('every link of the README and docs/ leads somewhere: the file exists, and an #anchor is one of its headings', () => {
+  // GitHub's heading anchors: lower case, punctuation dropped (letters of any script kept), spaces to '-'.
+  const slug = (heading: string) => heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').trim().replace(/\s/g, '-');
+  const headings = (file: string) => new Set(readFileSync(file, 'utf8').split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => slug(l.replace(/^#+ /, ''))));
+  const broken: string[] = [];
+  let links = 0;
+  for (const file of DOCS) {
+    for (const [, target] of readFileSync(path.join(ROOT, file), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target as string)) continue; // http(s), mailto: not checked offline
+      links++;
+      const [relative, anchor] = (target as string).split('#');
+      const resolved = relative ? path.join(ROOT, path.dirname(file), relative) : path.join(ROOT, file);
+      if (!existsSync(resolved)) broken.push(`${file}: (${target}): no such file`);
+      else if (anchor && resolved.endsWith('.md') && !headings(resolved).has(anchor)) broken.push(`${file}: (${target}): no heading with that anchor`);
+    }
+  }
+  assert.ok(links >= 20, `links checked (${links})`);
+  assert.deepEqual(broken, []);
+});
