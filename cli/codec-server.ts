@@ -40,5 +40,6 @@ export async function codecServerCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve());
   });
   await app.close();
+  process.stderr.write('qlik-audit codec-server: stopped\n');
   return EXIT_OK;
 }
