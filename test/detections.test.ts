@@ -5,7 +5,7 @@
 // ingest, then the detection workflow; every alert arrives once at each sink; a second run sends
 // nothing; a sink that is down gets its alert when it is back, once; quiet data raises nothing.
 import assert from 'node:assert/strict';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +15,8 @@ import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { startDetectionNow } from '../client/detection-schedule';
-import { startIngestNow } from '../client/ingest-schedule';
-import { parseConfig, type Config } from '../common/config';
+import type { Config } from '../common/config';
 import type { DetectionResult } from '../common/detection-types';
-import { createLogger } from '../common/logger';
 import { createPki } from '../demo/simulated-qlik/pki';
 import { detectNew, listAlerts } from '../store/detections';
 import { ingestChain } from '../store/ingest-chain';
@@ -26,13 +24,12 @@ import { buildChains, discoverLogFiles } from '../audit-log/log-files';
 import { openStore, type AuditStore } from '../store/store';
 import { timeline } from '../store/timeline';
 import { verifyStore } from '../store/verify-store';
-import { createWorker } from '../worker/create-worker';
 import { securityFile, securityRow, withValidChecksum } from './helpers/audit-log-factory';
 import { runCli } from './helpers/cli';
 import { freePort } from './helpers/ports';
 import { scratchStoreUrl } from './helpers/postgres';
-import { workflowBundle } from './helpers/screenshot-testbed';
-import { beforeServerTeardown, devServer } from './helpers/temporal';
+import { ingestBed } from './helpers/ingest-bed';
+import type { devServer } from './helpers/temporal';
 
 const SECRET = 'shared webhook secret';
 const at = (minute: number, second = 0) => new Date(Date.UTC(2026, 11, 1, 10, minute, second));
@@ -120,6 +117,7 @@ let store: AuditStore;
 let config: Config;
 let taskQueue: string;
 let client: Awaited<ReturnType<typeof devServer>>['client'];
+let ingest: Awaited<ReturnType<typeof ingestBed>>['ingest'];
 const sources = path.join(dir, 'logs');
 const live = path.join(sources, 'QLIKSERVER9_AuditSecurity_Proxy.txt');
 
@@ -143,46 +141,25 @@ before(async () => {
   const edited = [securityRow(1, at(2), { user: 'bob' }), securityRow(2, at(3), { user: 'bob' }).replace('bob', 'eve')];
   writeFileSync(path.join(sources, 'QLIKSERVER8_AuditSecurity_Repository.txt'), securityFile(edited));
 
-  const env = await devServer();
-  client = env.client;
-  taskQueue = `detect-${randomUUID()}`;
   const smtpConfig = { host: '127.0.0.1', port: smtpPort, starttls: true, ca: caFile };
-  config = parseConfig(
-    {
-      temporal: { taskQueue },
-      auditSecurityLog: { sources: [{ directory: sources }], store: scratchStoreUrl() },
-      detections: { suppressionMinutes: 60 },
-      alerts: {
-        sinks: [
-          { name: 'soc', type: 'webhook', url: `https://127.0.0.1:${webhookPort}/hook`, secret: SECRET, ca: caFile },
-          { name: 'siem', type: 'syslog', host: '127.0.0.1', port: syslogPort, tls: { ca: caFile } },
-          { name: 'mail', type: 'email', from: 'qlik-audit@example.com', to: ['soc@example.com'], smtp: smtpConfig },
-        ],
-      },
+  const bed = await ingestBed(scratchStoreUrl(), sources, {}, {
+    detections: { suppressionMinutes: 60 },
+    alerts: {
+      sinks: [
+        { name: 'soc', type: 'webhook', url: `https://127.0.0.1:${webhookPort}/hook`, secret: SECRET, ca: caFile },
+        { name: 'siem', type: 'syslog', host: '127.0.0.1', port: syslogPort, tls: { ca: caFile } },
+        { name: 'mail', type: 'email', from: 'qlik-audit@example.com', to: ['soc@example.com'], smtp: smtpConfig },
+      ],
     },
-    { source: 'test', baseDir: dir },
-  );
-  store = await openStore(config.auditSecurityLog.store);
-  const worker = await createWorker({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    deps: { config, logger: createLogger('test', { level: 'error' }), auditStore: async () => store },
-    workflowBundle: await workflowBundle(),
   });
-  const running = worker.run();
-  beforeServerTeardown(async () => {
-    worker.shutdown();
-    await running;
-    await store.close();
-  });
+  ({ config, taskQueue, store, ingest } = bed);
+  client = bed.env.client;
 });
 
 after(async () => {
   await sinksDown();
 });
 
-const ingest = async () => (await startIngestNow(client, taskQueue)).result();
 const detect = async (): Promise<DetectionResult> => (await startDetectionNow(client, taskQueue)).result();
 
 /** Waits until every sink has `n` alerts (or 60 s), then a little longer to see that no more come. */
