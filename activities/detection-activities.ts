@@ -4,7 +4,7 @@
 //   sendAlertToSink   one alert to one sink, once: a sink that acknowledged it is never sent it again
 import { Context } from '@temporalio/activity';
 import { sendAlert } from '../alerts/send-alert';
-import { sinkSecret, SinkError } from '../alerts/alert-message';
+import { sinkSecret, sinkSecretEnv, SinkError } from '../alerts/alert-message';
 import type { DeliveryInput, DeliveryResult, DetectionResult } from '../common/detection-types';
 import { permanent, transient } from '../common/failures';
 import { currentAnchors, readAnchorLog } from '../store/anchor-log';
@@ -35,7 +35,7 @@ export function createDetectionActivities({ logger, config }: ActivityDeps, getS
   const sinkNames = config.alerts.sinks.map((s) => s.name);
   for (const sink of config.alerts.sinks) {
     if (sink.type === 'webhook' && !sinkSecret('ALERT_SECRET', sink.name, sink.secret)) {
-      logger.warn({ sink: sink.name }, `alerts.sinks ${sink.name}: no secret (set it, or env QLIK_AUDIT_ALERT_SECRET_${sink.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}): its alerts are signed with an empty key, which anyone can forge`);
+      logger.warn({ sink: sink.name }, `alerts.sinks ${sink.name}: no secret (set it, or env ${sinkSecretEnv('ALERT_SECRET', sink.name)}): its alerts are signed with an empty key, which anyone can forge`);
     }
   }
 
@@ -54,8 +54,8 @@ export function createDetectionActivities({ logger, config }: ActivityDeps, getS
         let verifiedAt: string | undefined;
         if (detections.rules.integrity.enable) {
           const integrity = detections.rules.integrity;
-          const silent = await silentChain(store, silentMinutes(config.auditSecurityLog.every, integrity.silentMinutes));
-          if (silent) extra.push({ ...silent, severity: integrity.severity });
+          const silent = await silentChain(store, silentMinutes(config.auditSecurityLog.every, integrity.silentMinutes), integrity.severity);
+          if (silent) extra.push(silent);
           // The whole chain, against the anchor log, now and then (it reads every row: minutes on a big store).
           const last = await readState<string>(store, 'verified-at');
           if (!last || Date.now() - Date.parse(last) >= integrity.verifyEveryMinutes * 60_000) {
@@ -65,7 +65,11 @@ export function createDetectionActivities({ logger, config }: ActivityDeps, getS
             verified = { ok: report.ok, problems: report.problems.length };
             const now = new Date().toISOString();
             const kinds = new Map<string, string[]>();
-            for (const p of report.problems) kinds.set(p.kind, [...(kinds.get(p.kind) ?? []), p.detail]);
+            for (const p of report.problems) {
+              const details = kinds.get(p.kind);
+              if (details) details.push(p.detail);
+              else kinds.set(p.kind, [p.detail]);
+            }
             for (const [kind, details] of kinds) {
               extra.push({ rule: 'integrity', severity: integrity.severity, key: `verify-store ${kind}`, summary: `verify-store: ${details.length} ${kind} problem(s) — ${details[0]}`.slice(0, 500), firstSeen: now, lastSeen: now, count: details.length, evidence: details.slice(0, 20).map((d, i) => ({ source: 'verify-store', id: `${kind}#${i + 1}: ${d.slice(0, 200)}` })) });
             }
@@ -94,11 +98,11 @@ export function createDetectionActivities({ logger, config }: ActivityDeps, getS
         );
         // History carries ids and rules only (no user names or addresses), and a bounded number of them:
         // alerts beyond the cap are delivered through `pending` by the next runs.
-        const fresh = new Set(run.alerts.map((a) => a.id));
+        const sentNow = new Set(run.alerts.slice(0, MAX_PER_RUN).map((a) => a.id));
         const result: DetectionResult = {
           alerts: run.alerts.slice(0, MAX_PER_RUN).map((a) => ({ id: a.id, rule: a.rule, severity: a.severity })),
           pending: pending
-            .filter((p) => !fresh.has(String(p.id)) || run.alerts.findIndex((a) => a.id === String(p.id)) >= MAX_PER_RUN)
+            .filter((p) => !sentNow.has(String(p.id)))
             .map((p) => ({ id: String(p.id), sinks: sinkNames.filter((name) => !p.done.includes(name)) }))
             .slice(0, MAX_PER_RUN),
           sinks: sinkNames,
@@ -130,27 +134,25 @@ export function createDetectionActivities({ logger, config }: ActivityDeps, getS
     if (done.rows.length > 0) return { alertId, sink: name, outcome: 'already' };
     const alert = await alertById(store, alertId);
     if (!alert) throw permanent('ConfigInvalid', `alert ${alertId} is not in the store (auditSecurityLog.store): was the store replaced?`);
-    const ctx = Context.current();
-    const beat = setInterval(() => ctx.heartbeat(), 5000);
-    try {
-      await sendAlert(sink, alert);
-    } catch (err) {
-      const message = err instanceof SinkError ? err.message : `${name}: ${(err as Error).message}`;
-      throw transient('SinkUnavailable', message);
-    } finally {
-      clearInterval(beat);
-    }
-    // Acknowledged: recorded, trying for a while here rather than failing the attempt (a retry would send again).
-    for (let attempt = 1; ; attempt++) {
+    // A beat every 5 s (the activity's heartbeat timeout is 30 s) through the send and the record of it.
+    await withHeartbeat(Context.current(), 20_000, async () => {
       try {
-        await store.query('INSERT INTO alert_deliveries (alert_id, sink) VALUES ($1, $2) ON CONFLICT DO NOTHING', [alertId, name]);
-        break;
+        await sendAlert(sink, alert);
       } catch (err) {
-        if (attempt >= 10) throw storeFailure(err);
-        ctx.heartbeat();
-        await new Promise((resolve) => setTimeout(resolve, attempt * 1000));
+        const message = err instanceof SinkError ? err.message : `${name}: ${(err as Error).message}`;
+        throw transient('SinkUnavailable', message);
       }
-    }
+      // Acknowledged: recorded, trying for a while here rather than failing the attempt (a retry would send again).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await store.query('INSERT INTO alert_deliveries (alert_id, sink) VALUES ($1, $2) ON CONFLICT DO NOTHING', [alertId, name]);
+          break;
+        } catch (err) {
+          if (attempt >= 10) throw storeFailure(err);
+          await new Promise((resolve) => setTimeout(resolve, attempt * 1000));
+        }
+      }
+    });
     logger.info({ alertId, sink: name, rule: alert.rule }, 'alert delivered');
     return { alertId, sink: name, outcome: 'sent' };
   }

@@ -6,18 +6,15 @@ export const alertJson = (alert: Alert): string =>
 
 export const alertLine = (alert: Alert) => `[${alert.severity.toUpperCase()}] ${alert.rule}: ${alert.summary}`;
 
-/** A sink's secret from the environment (QLIK_AUDIT_<WHAT>_<NAME>), else the configured one. */
+/** The environment variable that may hold a sink's secret (QLIK_AUDIT_ALERT_SECRET_SOC, …). */
+export const sinkSecretEnv = (what: 'ALERT_SECRET' | 'SMTP_PASSWORD', sinkName: string) => `QLIK_AUDIT_${what}_${sinkName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+
+/** A sink's secret from the environment (sinkSecretEnv), else the configured one. */
 export function sinkSecret(what: 'ALERT_SECRET' | 'SMTP_PASSWORD', sinkName: string, configured: string): string {
-  return process.env[`QLIK_AUDIT_${what}_${sinkName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] || configured;
+  return process.env[sinkSecretEnv(what, sinkName)] || configured;
 }
 
-/** A sink that did not take the alert; `retry` false only when trying again cannot help. */
+/** A sink that did not take the alert (the message says which and why). */
 export class SinkError extends Error {
   override name = 'SinkError';
-  constructor(
-    message: string,
-    readonly retry = true,
-  ) {
-    super(message);
-  }
 }

@@ -2,8 +2,7 @@
 // authorization-code flow with PKCE, state and nonce, by openid-client. The provider's metadata is
 // discovered on first use and again after a failure, so the web app starts while the provider is
 // down and signs people in once it is back.
-import { isIP } from 'node:net';
-import type { Config } from '../common/config';
+import { isLoopbackUrl, type Config } from '../common/config';
 
 type OpenIdClient = typeof import('openid-client', { with: { 'resolution-mode': 'import' } });
 type Configuration = import('openid-client', { with: { 'resolution-mode': 'import' } }).Configuration;
@@ -21,8 +20,6 @@ export interface SignedInPerson {
 export class SignInError extends Error {
   override name = 'SignInError';
 }
-
-const loopback = (url: URL) => url.hostname === 'localhost' || url.hostname === '[::1]' || (isIP(url.hostname) === 4 && url.hostname.startsWith('127.'));
 
 export class OidcSignIn {
   private lib?: Promise<OpenIdClient>;
@@ -45,7 +42,7 @@ export class OidcSignIn {
       const auth = this.clientSecret ? lib.ClientSecretBasic(this.clientSecret) : lib.None();
       try {
         // http:// only for a provider on this machine (the demo's, a test's): config validation said so.
-        return await lib.discovery(issuer, this.settings.clientId, undefined, auth, { execute: issuer.protocol === 'http:' && loopback(issuer) ? [lib.allowInsecureRequests] : [], timeout: 10 });
+        return await lib.discovery(issuer, this.settings.clientId, undefined, auth, { execute: issuer.protocol === 'http:' && isLoopbackUrl(issuer) ? [lib.allowInsecureRequests] : [], timeout: 10 });
       } catch (err) {
         this.configuration = undefined; // try again next time
         throw new SignInError(`the identity provider ${issuer.origin} cannot be reached or has no OpenID Connect discovery document (auditUi.oidc.issuer): ${(err as Error).message}`);

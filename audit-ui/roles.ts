@@ -27,8 +27,6 @@ export function roleFromClaims(claims: Record<string, unknown>, settings: RoleSe
   return undefined;
 }
 
-export const hasRoleClaim = (claims: Record<string, unknown>, settings: RoleSettings) => claimValues(claims, settings.rolesClaim).length > 0;
-
 /** What each role may open. */
 export const CAN = {
   trails: (role: Role) => role === 'auditor',

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { parseQlikIdentity } from '../common/qlik-identity';
-import { insideStorageTargets, storageDirectories } from '../common/stored-files';
+import { fileSha256, insideStorageTargets, storageDirectories } from '../common/stored-files';
 import { writeEvidence } from '../audit-trail/evidence';
 import { checkStore } from '../client/store-check';
 import { accessesOf, accessesOfApp, recentAccesses, recordAccess, type AccessRecord } from '../store/access-records';
@@ -377,12 +377,6 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     return savedPaths.find((file) => insideStorageTargets(file, storageDirs) && existsSync(file));
   }
 
-  const sha256Of = (file: string) =>
-    new Promise<string>((resolve, reject) => {
-      const hash = createHash('sha256');
-      createReadStream(file).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
-    });
-
   app.get<{ Params: { runId: string } }>('/screenshot/:runId', { config: { access: 'trails' } }, async (request, reply) => {
     const { runId } = request.params;
     const facts = RUN_ID.test(runId) ? await outcomeFacts(store, runId) : undefined;
@@ -392,33 +386,38 @@ export async function createAuditUi(deps: AuditUiDeps): Promise<FastifyInstance>
     const file = screenshotFile(facts.savedPaths);
     let now: { sha256?: string; problem?: string };
     if (!file) now = { problem: facts.savedPaths.length ? 'its file is not where it was stored (or outside the storage targets)' : `nothing was stored (${facts.status})` };
-    else now = await sha256Of(file).then((sha256) => ({ sha256 }), (err: Error) => ({ problem: `its file cannot be read (${err.message})` }));
+    else now = await fileSha256(file).then((sha256) => ({ sha256 }), (err: Error) => ({ problem: `its file cannot be read (${err.message})` }));
     if (file && now.sha256 && now.sha256 === facts.sha256) sessions.remember((sessionOf.get(request) as Session).opened, runId);
     return sendPage(reply, screenshotPage(frame(request, reply, 'Screenshot'), { facts, file, now }));
   });
 
-  app.get<{ Params: { runId: string } }>('/screenshot/:runId/image', { config: { access: 'trails' } }, async (request, reply) => {
-    const { runId } = request.params;
-    const session = sessionOf.get(request) as Session;
-    // Opened through its page (recorded, and hash-checked there) in this session, or not at all.
-    if (!session.opened.has(runId)) return reply.code(403).type('text/plain').send('Open the screenshot through its page: that look is recorded.');
+  /**
+   * A screenshot's stored facts and file, for a runId this session may see (`allowed`: opened through
+   * its page, or shown on a trail page viewed); otherwise the 403 or 404 is sent and undefined returned.
+   */
+  async function storedScreenshot(reply: FastifyReply, runId: string, allowed: Set<string>, refusal: string) {
+    if (!allowed.has(runId)) return void reply.code(403).type('text/plain').send(refusal);
     const facts = await outcomeFacts(store, runId);
     const file = facts && screenshotFile(facts.savedPaths);
-    if (!facts || !file) return reply.code(404).type('text/plain').send('not found');
+    if (!facts || !file) return void reply.code(404).type('text/plain').send('not found');
+    return { facts, file };
+  }
+
+  app.get<{ Params: { runId: string } }>('/screenshot/:runId/image', { config: { access: 'trails' } }, async (request, reply) => {
+    // Opened through its page (recorded, and hash-checked there) in this session, or not at all.
+    const found = await storedScreenshot(reply, request.params.runId, (sessionOf.get(request) as Session).opened, 'Open the screenshot through its page: that look is recorded.');
+    if (!found) return reply;
+    const { facts, file } = found;
     const body = await readFile(file);
     if (createHash('sha256').update(body).digest('hex') !== facts.sha256) return reply.code(409).type('text/plain').send('The file no longer matches the sha256 stored at download: not shown.');
     return reply.type(/^image\/(png|jpeg|gif|webp)$/.test(facts.contentType ?? '') ? (facts.contentType as string) : 'application/octet-stream').send(body);
   });
 
   app.get<{ Params: { runId: string } }>('/screenshot/:runId/thumb', { config: { access: 'trails' } }, async (request, reply) => {
-    const { runId } = request.params;
-    const session = sessionOf.get(request) as Session;
     // Shown on a trail page this session viewed (recorded), or not at all.
-    if (!session.shown.has(runId)) return reply.code(403).type('text/plain').send('Thumbnails are shown with the trail they belong to.');
-    const facts = await outcomeFacts(store, runId);
-    const file = facts && screenshotFile(facts.savedPaths);
-    if (!facts || !file) return reply.code(404).type('text/plain').send('not found');
-    const thumbnail = await deps.thumbnails.of(file, facts.sha256 ?? '');
+    const found = await storedScreenshot(reply, request.params.runId, (sessionOf.get(request) as Session).shown, 'Thumbnails are shown with the trail they belong to.');
+    if (!found) return reply;
+    const thumbnail = await deps.thumbnails.of(found.file, found.facts.sha256 ?? '');
     if (!thumbnail) return reply.code(409).type('text/plain').send('The file no longer matches the sha256 stored at download: not shown.');
     return reply.type('image/webp').send(thumbnail);
   });

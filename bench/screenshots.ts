@@ -74,10 +74,10 @@ interface Variant {
   id: string;
 }
 
-function makeConfig(dir: string, qlik: SimulatedQlik, certs: ReturnType<typeof createPki>['files'], taskQueue: string, fastPathMs?: number): Config {
+function makeConfig(dir: string, qlik: SimulatedQlik, certs: ReturnType<typeof createPki>['files'], taskQueue: string, fastPathMs?: number, encrypted = false): Config {
   return parseConfig(
     {
-      temporal: { taskQueue },
+      temporal: { taskQueue, ...(encrypted ? { encryption: { keys: [{ id: 'bench', key: randomBytes(32).toString('base64') }] } } : {}) },
       qlik: { cert: certs },
       screenshots: {
         allowedImageDownloadHosts: ['127.0.0.1'],
@@ -135,8 +135,7 @@ async function baseline(qlik: SimulatedQlik, certs: ReturnType<typeof createPki>
 async function throughTemporal(qlik: SimulatedQlik, certs: ReturnType<typeof createPki>['files'], env: TestWorkflowEnvironment, events: ScreenshotEvent[], variant: Variant, rate?: number): Promise<Figures> {
   const dir = mkdtempSync(path.join(tmpdir(), 'qa-bench-wf-'));
   const taskQueue = `bench-screenshots-${randomUUID().slice(0, 8)}`;
-  const plain = makeConfig(dir, qlik, certs, taskQueue, variant.fastPathMs);
-  const config: Config = variant.encrypted ? { ...plain, temporal: { ...plain.temporal, encryption: { keys: [{ id: 'bench', key: randomBytes(32).toString('base64'), keyFile: '' }], current: 'bench' } } } : plain;
+  const config = makeConfig(dir, qlik, certs, taskQueue, variant.fastPathMs, variant.encrypted);
   // Eager start needs the client on the worker's own (native) connection.
   const client = variant.eager
     ? new Client({ connection: env.nativeConnection, namespace: 'default' })

@@ -176,7 +176,7 @@ Options:
 } as const;
 
 /** Anchors from --anchor (those alone), else the anchor log's and Temporal's (client/ingest-anchors.ts). */
-export async function anchorsFor(config: Config, key: DigestKey | undefined, given: string[] | undefined, storeId?: string): Promise<CollectedAnchors> {
+async function anchorsFor(config: Config, key: DigestKey | undefined, given: string[] | undefined, storeId?: string): Promise<CollectedAnchors> {
   if (given?.length) {
     return {
       anchors: given.map((text) => {

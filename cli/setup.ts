@@ -1,9 +1,7 @@
 // `qlik-audit setup --config F`: prepares the Temporal namespace (SPEC 2, 3.5). Idempotent.
-import { Client } from '@temporalio/client';
 import { DETECTION_SCHEDULE_ID, upsertDetectionSchedule } from '../client/detection-schedule';
 import { setupNamespace } from '../client/namespace-setup';
-import { dataConverterFor } from '../common/encryption-codec';
-import { withConnection } from '../client/connect';
+import { clientOn, withConnection } from '../client/connect';
 import { parseCommand, printHelp, requireConfig } from './args';
 import { EXIT_FAILED, EXIT_OK } from './errors';
 
@@ -43,7 +41,7 @@ export async function setupCommand(argv: string[]): Promise<number> {
     }
     const { namespace, registered, alreadyPresent } = outcome;
     // The detection schedule (SPEC 7): alerts need no other step once a worker runs.
-    const detections = await upsertDetectionSchedule(new Client({ connection, namespace, dataConverter: dataConverterFor(config) }), config, config.temporal.taskQueue);
+    const detections = await upsertDetectionSchedule(clientOn(connection, target, config), config, config.temporal.taskQueue);
     if (values.json) process.stdout.write(`${JSON.stringify({ namespace, registered, alreadyPresent, schedules: { [DETECTION_SCHEDULE_ID]: detections } })}\n`);
     else {
       const say = (line: string) => process.stdout.write(`${line}\n`);

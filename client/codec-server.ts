@@ -2,12 +2,12 @@
 // proto3 JSON ({"payloads":[{"metadata":{…base64},"data":base64}]}), for the UI's origins (CORS) and
 // for whoever holds the token — as `Authorization: Bearer <token>`, or in the endpoint's path
 // (`/t/<token>`) for the Web UI, which cannot add a header of its own. Nothing is logged of a payload.
-import { timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { Config } from '../common/config';
+import { bearerTokenChecker } from './receiver/bearer-token';
 
 const payloadsSchema = z.strictObject({
   payloads: z
@@ -24,10 +24,9 @@ const toJson = (p: Payload) => ({
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
-const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-
 export async function createCodecServer(config: Config, codec: PayloadCodec, token: string): Promise<FastifyInstance> {
   if (token.length < 16) throw new Error('codecServer.token (or env QLIK_AUDIT_CODEC_TOKEN) must be set, at least 16 characters: it is what stands between the Web UI\'s viewers and the plain payloads');
+  const tokenOk = bearerTokenChecker(token); // constant time, the length included
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
   await app.register(cors, {
     origin: config.codecServer.allowedOrigins,
@@ -37,9 +36,8 @@ export async function createCodecServer(config: Config, codec: PayloadCodec, tok
     maxAge: 600,
   });
   const handle = (op: 'encode' | 'decode', pathToken?: string) => async (request: { headers: Record<string, string | string[] | undefined>; body: unknown }, reply: { code(n: number): { send(b: unknown): unknown } }) => {
-    const header = String(request.headers.authorization ?? '');
-    const given = pathToken ?? (header.startsWith('Bearer ') ? header.slice(7) : '');
-    if (!given || !same(given, token)) return reply.code(401).send({ error: 'a codec token is required (Authorization: Bearer <token>, or the endpoint /t/<token>)' });
+    const authorization = pathToken === undefined ? request.headers.authorization : `Bearer ${pathToken}`;
+    if (!tokenOk(typeof authorization === 'string' ? authorization : undefined)) return reply.code(401).send({ error: 'a codec token is required (Authorization: Bearer <token>, or the endpoint /t/<token>)' });
     const parsed = payloadsSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: 'expected {"payloads":[{"metadata":{...},"data":"..."}]}' });
     try {

@@ -20,7 +20,10 @@ export async function withConnection<T>(config: Config, fn: (connection: Connect
   }
 }
 
+/** A client of the target's namespace on `connection`, with our payload codec when the config sets one. */
+export const clientOn = (connection: Connection, target: TemporalTarget, config: Config) => new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFor(config) });
+
 /** Runs `fn` with a connected client and closes the connection afterwards. */
 export function withClient<T>(config: Config, fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
-  return withConnection(config, (connection, target) => fn(new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFor(config) }), target.taskQueue));
+  return withConnection(config, (connection, target) => fn(clientOn(connection, target, config), target.taskQueue));
 }

@@ -418,7 +418,8 @@ const alertsSchema = z.strictObject({
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 /** This machine only: localhost, ::1 or an IPv4 address 127.x.x.x (not a name that starts with 127.). */
 const isLoopbackHost = (host: string) => LOOPBACK_HOSTS.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
-const isLoopbackUrl = (url: URL) => isLoopbackHost(url.hostname.replace(/^\[|\]$/g, ''));
+/** A URL of this machine only (see isLoopbackHost). */
+export const isLoopbackUrl = (url: URL) => isLoopbackHost(url.hostname.replace(/^\[|\]$/g, ''));
 const urlOrEmpty = z.string().default('');
 
 // The auditor's view (SPEC 6.3): a web app signed in through the site's OpenID Connect provider.

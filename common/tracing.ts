@@ -31,9 +31,12 @@ export function installTracing(config: Pick<Config, 'telemetry'>, serviceName: s
   return installed;
 }
 
+/** Ours, made once: a proxy that turns into the real tracer once installTracing registers one. */
+const tracer = trace.getTracer('qlik-audit');
+
 /** Runs `fn` inside a span of its own (a no-op span when tracing is off); the span ends with it. */
 export async function inSpan<T>(name: string, attributes: Record<string, string | number | boolean>, fn: (span: Span) => Promise<T>): Promise<T> {
-  const span = trace.getTracer('qlik-audit').startSpan(name, { attributes });
+  const span = tracer.startSpan(name, { attributes });
   try {
     return await context.with(trace.setSpan(context.active(), span), () => fn(span));
   } catch (err) {

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export const DEMO_GROUPS: Record<string, string[]> = {
+/** Groups by login name: `auditor` and `operator`; anyone else signs in with none (and gets no access). */
+const DEMO_GROUPS: Record<string, string[]> = {
   auditor: ['qlik-auditors'],
   operator: ['qlik-operators'],
 };
@@ -22,8 +23,6 @@ export interface DemoIdpOptions {
   host?: string;
   port?: number;
   redirectUris: string[];
-  /** Groups by login name (default DEMO_GROUPS). */
-  groups?: Record<string, string[]>;
 }
 
 let quieted = false;
@@ -49,7 +48,6 @@ export async function startDemoIdentityProvider(options: DemoIdpOptions): Promis
   // oidc-provider is an ES module; this package is CommonJS.
   const { default: Provider } = await import('oidc-provider');
   const host = options.host ?? '127.0.0.1';
-  const groups = options.groups ?? DEMO_GROUPS;
   const clientId = 'qlik-audit-demo';
   const clientSecret = randomBytes(24).toString('base64url');
   const server = http.createServer();
@@ -63,7 +61,7 @@ export async function startDemoIdentityProvider(options: DemoIdpOptions): Promis
     conformIdTokenClaims: false,
     findAccount: async (_ctx: unknown, id: string) => ({
       accountId: id,
-      claims: async () => ({ sub: id, name: id, preferred_username: id, email: `${id}@demo.example`, groups: groups[id] ?? [] }),
+      claims: async () => ({ sub: id, name: id, preferred_username: id, email: `${id}@demo.example`, groups: DEMO_GROUPS[id] ?? [] }),
     }),
     // A first-party app: no consent screen.
     loadExistingGrant: async (ctx: { oidc: { provider: { Grant: new (o: object) => { addOIDCScope(s: string): void; addOIDCClaims(c: string[]): void; save(): Promise<string> } }; client?: { clientId: string }; session?: { accountId?: string } } }) => {

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signatureOf } from '../alerts/webhook';
 
-export const DEMO_SINK_NAME = 'demo-siem';
+const DEMO_SINK_NAME = 'demo-siem';
 const MAX_BODY = 1024 * 1024;
 
 export interface DemoSiem {

@@ -95,7 +95,7 @@ export async function startDemoQlik(varDir: string): Promise<Demo> {
 
 /** The files for trying commands on the running demo (docs/commands.md): its configuration and a screenshot event. */
 export const DEMO_CONFIG_FILE = 'demo.yaml';
-export const DEMO_EVENT_FILE = 'demo-screenshot-event.json';
+const DEMO_EVENT_FILE = 'demo-screenshot-event.json';
 
 /**
  * Writes ./var/demo.yaml — the demo's configuration as a file, for `npx qlik-audit <command> --config

@@ -4,6 +4,7 @@
 // as the trail itself. A look that cannot be recorded is not served.
 import { DIGEST_CHAIN_LOCK, type DigestKey } from './digest';
 import type { AuditStore, Sql } from './store';
+import { iso } from './timeline';
 import { appendTrailEntry, nextEntry, TRAIL_SOURCES } from './trail-chain';
 
 export type AccessAction = 'sign-in' | 'sign-in-refused' | 'sign-out' | 'trail-viewed' | 'app-viewed' | 'screenshot-opened' | 'evidence-downloaded' | 'status-viewed';
@@ -47,12 +48,11 @@ export async function recordAccess(store: AuditStore, record: AccessRecord, key:
   }, { lock: DIGEST_CHAIN_LOCK });
 }
 
-const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : value == null ? undefined : new Date(String(value)).toISOString());
 
 function toAccess(row: Record<string, unknown>): StoredAccess {
   return {
     id: String(row.id),
-    at: iso(row.at) as string,
+    at: iso(row.at),
     actor: String(row.actor),
     actorSubject: String(row.actor_subject),
     role: String(row.role),

@@ -16,6 +16,7 @@
 import type { DetectionRules } from '../common/config';
 import { DIGEST_CHAIN_LOCK, type DigestKey } from './digest';
 import type { AuditStore, Sql } from './store';
+import { iso, NOT_AVAILABLE } from './timeline';
 import { appendTrailEntry, nextEntry, TRAIL_SOURCES } from './trail-chain';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -61,12 +62,9 @@ export interface DetectionRun {
 
 /** At most this many evidence ids per alert (the count says how many there were). */
 const EVIDENCE_MAX = 50;
-const NOT_AVAILABLE = 'Not available';
 const LOGIN_COMMAND = /^(log ?in|logon|authenticat)/i;
 const LOGIN_DENIED = /login access denied/i;
 const ACCESS_CHECK = /access|security|rule|privilege/i;
-
-const iso = (value: unknown) => (value instanceof Date ? value : new Date(String(value))).toISOString();
 
 /** The client's address without port, brackets or zone ("[fe80::1%16]:51248" → "fe80::1"); '' when Qlik wrote none. */
 export function clientAddress(text: string | null | undefined): string {
@@ -83,7 +81,7 @@ const isLocalAddress = (address: string) => address === '::1' || address === 'lo
 
 interface Row {
   machine: string; service: string; sequence: string; checksum: string; ts_utc: Date | null; user_directory: string | null; user_id: string | null;
-  command: string | null; result: string | null; message: string | null; client_host_address: string | null; object_name: string | null; object_id: string | null;
+  command: string | null; result: string | null; message: string | null; client_host_address: string | null;
 }
 interface Signal {
   rule: 'failedLogins' | 'accessDenied' | 'screenshotRefusals';
@@ -109,9 +107,9 @@ export async function writeState(sql: Sql, name: string, value: unknown): Promis
   );
 }
 
-
 /** Signals and immediate candidates of one slice's AuditSecurity rows. */
 function classifyRows(rows: Row[], rules: DetectionRules, signals: Signal[], candidates: NewAlert[]) {
+  const allowed = new Set(rules.serviceAccountRemote.allowedAddresses.map(clientAddress));
   for (const r of rows) {
     if (!r.ts_utc) continue;
     const at = iso(r.ts_utc);
@@ -131,7 +129,7 @@ function classifyRows(rows: Row[], rules: DetectionRules, signals: Signal[], can
       signals.push({ rule: 'accessDenied', key: `user ${who}`, at, ref: rowRef(r), source: 'security-log', user });
     }
     const rule = rules.serviceAccountRemote;
-    if (rule.enable && user && user.userDirectory.toUpperCase() === 'INTERNAL' && /^sa_/i.test(user.userId) && address && !isLocalAddress(address) && !rule.allowedAddresses.some((a) => clientAddress(a) === address)) {
+    if (rule.enable && user && user.userDirectory.toUpperCase() === 'INTERNAL' && /^sa_/i.test(user.userId) && address && !isLocalAddress(address) && !allowed.has(address)) {
       candidates.push({
         rule: 'serviceAccountRemote',
         severity: rule.severity,
@@ -236,7 +234,9 @@ async function alertsNear(sql: Sql, keys: { rule: string; key: string; from: num
   const times = new Map<string, number[]>();
   for (const r of rows) {
     const id = `${r.rule}\u0000${r.alert_key}`;
-    times.set(id, [...(times.get(id) ?? []), r.last_seen.getTime()]);
+    const list = times.get(id);
+    if (list) list.push(r.last_seen.getTime());
+    else times.set(id, [r.last_seen.getTime()]);
   }
   return times;
 }
@@ -273,11 +273,19 @@ async function newAddressCandidates(sql: Sql, rows: Row[], rules: DetectionRules
      RETURNING user_directory, user_id, address`,
     [items.map((i) => i.user.userDirectory), items.map((i) => i.user.userId), items.map((i) => i.address), items.map((i) => i.at)],
   );
+  if (added.length === 0) return;
+  // When each of these users was first seen from anywhere (the rows just added included).
+  const { rows: firsts } = await sql.query<{ user_directory: string; user_id: string; first: Date }>(
+    `SELECT c.user_directory, c.user_id, min(c.first_seen) AS first
+     FROM client_addresses c JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS u(user_directory, user_id)) u USING (user_directory, user_id)
+     GROUP BY 1, 2`,
+    [added.map((a) => a.user_directory), added.map((a) => a.user_id)],
+  );
+  const firstSeen = new Map(firsts.map((f) => [`${f.user_directory}\\${f.user_id}`, f.first.getTime()]));
   for (const a of added) {
     const item = seen.get(`${a.user_directory}\\${a.user_id}\u0000${a.address}`);
     if (!item) continue;
-    const { rows: first } = await sql.query<{ first: Date }>('SELECT min(first_seen) AS first FROM client_addresses WHERE user_directory = $1 AND user_id = $2', [a.user_directory, a.user_id]);
-    const learnedFor = Date.parse(item.at) - (first[0]?.first.getTime() ?? Date.parse(item.at));
+    const learnedFor = Date.parse(item.at) - (firstSeen.get(`${a.user_directory}\\${a.user_id}`) ?? Date.parse(item.at));
     if (learnedFor < rule.learningDays * 86_400_000 || learnedFor <= 0) continue;
     const who = `${a.user_directory}\\${a.user_id}`;
     candidates.push({ rule: 'newClientAddress', severity: rule.severity, key: `${who} from ${a.address}`, summary: `${who} signed in from ${a.address} for the first time`, firstSeen: item.at, lastSeen: item.at, count: 1, evidence: [{ source: 'security-log', id: item.ref }], user: item.user });
@@ -304,7 +312,7 @@ export async function storeAlerts(sql: Sql, candidates: NewAlert[], settings: Pi
   return stored;
 }
 
-export function alertOf(row: Record<string, unknown>): Alert {
+function alertOf(row: Record<string, unknown>): Alert {
   return {
     id: String(row.id),
     rule: row.rule as RuleName,
@@ -337,7 +345,7 @@ export async function detectNew(store: AuditStore, settings: DetectionSettings, 
       }
       const { rules } = settings;
       const { rows } = await sql.query<Row>(
-        `SELECT machine, service, sequence, checksum, ts_utc, user_directory, user_id, command, result, message, client_host_address, object_name, object_id
+        `SELECT machine, service, sequence, checksum, ts_utc, user_directory, user_id, command, result, message, client_host_address
          FROM audit_rows WHERE batch_id > $1 AND batch_id <= $2 ORDER BY ts_utc, machine, service, sequence`,
         [checkpoint, upto],
       );
@@ -352,7 +360,12 @@ export async function detectNew(store: AuditStore, settings: DetectionSettings, 
           [checkpoint, upto],
         ));
         const byFile = new Map<string, typeof findings>();
-        for (const f of findings) byFile.set(`${f.kind}\u0000${f.machine}/${f.service}/${f.file_name}`, [...(byFile.get(`${f.kind}\u0000${f.machine}/${f.service}/${f.file_name}`) ?? []), f]);
+        for (const f of findings) {
+          const id = `${f.kind}\u0000${f.machine}/${f.service}/${f.file_name}`;
+          const list = byFile.get(id);
+          if (list) list.push(f);
+          else byFile.set(id, [f]);
+        }
         for (const [id, list] of byFile) {
           const [kind, file] = id.split('\u0000') as [string, string];
           const first = list[0] as (typeof findings)[number];
@@ -401,14 +414,14 @@ export async function detectNew(store: AuditStore, settings: DetectionSettings, 
 }
 
 /** A chain that stopped growing: no ingest run finished for longer than `silentMinutes`. */
-export async function silentChain(store: AuditStore, silentMinutes: number, now = new Date()): Promise<NewAlert | undefined> {
+export async function silentChain(store: AuditStore, silentMinutes: number, severity: NewAlert['severity'], now = new Date()): Promise<NewAlert | undefined> {
   // A run that never finished counts from its start: a broken install is silent from the first run on.
   const { rows } = await store.query<{ last: Date | null }>('SELECT coalesce(max(finished_at), min(started_at)) AS last FROM ingest_runs');
   const last = rows[0]?.last;
   if (!last || now.getTime() - last.getTime() < silentMinutes * 60_000) return undefined;
   return {
     rule: 'integrity',
-    severity: 'critical',
+    severity,
     key: 'ingestion silent',
     summary: `No AuditSecurity ingest run has finished since ${last.toISOString()} (over ${silentMinutes} min): the schedule, the worker or the log share may be down, and new rows are not verified`,
     firstSeen: last.toISOString(),

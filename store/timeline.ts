@@ -30,9 +30,11 @@ export interface TimelineQuery {
 
 /** Screenshot events are shown once, as their outcome (source `screenshot`). */
 const SCREENSHOT_TYPE = 'screenshot.url.received';
-const NOT_AVAILABLE = 'Not available';
+/** What Qlik writes where a field has no value. */
+export const NOT_AVAILABLE = 'Not available';
 
-const iso = (value: unknown): string => (value instanceof Date ? value : new Date(String(value))).toISOString();
+/** A timestamp from PostgreSQL (a Date, or text) as an ISO instant. */
+export const iso = (value: unknown): string => (value instanceof Date ? value : new Date(String(value))).toISOString();
 const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 const present = (value: unknown): value is string => typeof value === 'string' && value !== '' && value !== NOT_AVAILABLE;
 

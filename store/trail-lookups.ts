@@ -3,6 +3,7 @@
 // findings. Distinct users and apps are read by skipping along their index (one probe per value),
 // so a store of millions of rows answers in milliseconds.
 import type { Sql } from './store';
+import { iso } from './timeline';
 
 export interface KnownUser {
   userDirectory: string;
@@ -69,7 +70,6 @@ export interface AppUse {
   last: string;
 }
 
-const iso = (value: unknown) => (value instanceof Date ? value : new Date(String(value))).toISOString();
 
 /** Who used an app in a period, per user and source, most recent first: events, screenshots, and Qlik's own rows on the app (ObjectId). */
 export async function appUsage(sql: Sql, appId: string, period: { from?: string; to?: string }, limit = 500): Promise<AppUse[]> {

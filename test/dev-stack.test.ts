@@ -124,45 +124,58 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
-/** Runs a shell command line (or, `errexit`, a script that stops at its first failing command) in `cwd`, in its own process group. */
-function shell(script: string, cwd: string, { errexit = false, timeoutMs = 120_000 } = {}): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', [...(errexit ? ['-e'] : []), '-o', 'pipefail', '-c', script], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), timeoutMs);
-    child.once('close', (status) => (clearTimeout(timer), resolve({ status, output })));
-  });
+/**
+ * Starts a shell command line (or, `errexit`, a script that stops at its first failing command) in
+ * `cwd`, in its own process group, collecting its output; `exited` is its status, or the signal that
+ * ended it.
+ */
+function startShell(script: string, cwd: string, { errexit = false } = {}) {
+  const child = spawn('bash', [...(errexit ? ['-e'] : []), '-o', 'pipefail', '-c', script], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | string | null>((resolve) => child.once('close', (status, signal) => resolve(status ?? signal)));
+  return {
+    exited,
+    output: () => output,
+    signal: (signal: NodeJS.Signals) => signalGroup(child.pid, signal),
+    /** Whether `text` shows in the output within `ms` (false once it exits without it). */
+    until: (text: RegExp, ms: number) =>
+      Promise.race([
+        new Promise<boolean>((resolve) => {
+          const check = () => text.test(output) && resolve(true);
+          child.stdout.on('data', check);
+          child.stderr.on('data', check);
+        }),
+        exited.then(() => text.test(output)),
+        after(ms, false),
+      ]),
+  };
+}
+
+/** Runs a shell command line (or, `errexit`, a script) to its end; SIGKILLed after `timeoutMs`. */
+async function shell(script: string, cwd: string, { errexit = false, timeoutMs = 120_000 } = {}): Promise<{ status: number | string | null; output: string }> {
+  const run = startShell(script, cwd, { errexit });
+  const timer = setTimeout(() => run.signal('SIGKILL'), timeoutMs);
+  const status = await run.exited;
+  clearTimeout(timer);
+  return { status, output: run.output() };
 }
 
 /** Starts a service command, waits until it says it serves, then stops it as Ctrl-C would: did it say it stopped? */
 async function runService(script: string, cwd: string): Promise<{ status: number | string | null; output: string; ready: boolean; stoppedCleanly: boolean }> {
-  const child = spawn('bash', ['-o', 'pipefail', '-c', script], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  // Ctrl-C ends npx (and so the line) by the signal; the service itself exits 0.
-  const exited = new Promise<number | string | null>((resolve) => child.once('close', (status, signal) => resolve(status ?? signal)));
-  const ready = await Promise.race([
-    new Promise<boolean>((resolve) => {
-      const check = () => /worker started|receiver listening|listening on/.test(output) && resolve(true);
-      child.stdout.on('data', check);
-      child.stderr.on('data', check);
-    }),
-    exited.then(() => false),
-    after(60_000, false),
-  ]);
+  const run = startShell(script, cwd);
+  const ready = await run.until(/worker started|receiver listening|listening on/, 60_000);
   if (ready) await after(500, undefined);
-  const interruptedAt = output.length;
-  signalGroup(child.pid, 'SIGINT');
-  const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 15_000);
-  const status = await exited;
+  const interruptedAt = run.output().length;
+  run.signal('SIGINT');
+  const timer = setTimeout(() => run.signal('SIGKILL'), 15_000);
+  const status = await run.exited;
   clearTimeout(timer);
-  // npx ends by the signal whatever the service did: the service's own last words say how it stopped.
-  const afterInterrupt = output.slice(interruptedAt);
+  // Ctrl-C ends npx (and so the line) by the signal whatever the service did: the service's own last words say how it stopped.
+  const afterInterrupt = run.output().slice(interruptedAt);
   const stoppedCleanly = (status === 0 || status === 'SIGINT') && /stopped/.test(afterInterrupt) && !/"level":"(error|fatal)"/.test(afterInterrupt);
-  return { status, output, ready, stoppedCleanly };
+  return { status, output: run.output(), ready, stoppedCleanly };
 }
 
 /** The project as a fresh clone has it (tracked and new files, no var/, no node_modules), in a scratch folder. */
@@ -189,19 +202,11 @@ test("the README's Quickstart, run as written in a fresh copy, and every shell e
   assert.ok(examples.length >= 5, `shell examples in the docs (${examples.length})`);
 
   const copy = freshCopy();
-  const npmStart = spawn('bash', ['-c', quickstartLines[0] as string], { cwd: copy, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let startOutput = '';
-  npmStart.stdout.on('data', (d) => (startOutput += d));
-  npmStart.stderr.on('data', (d) => (startOutput += d));
-  const startExited = new Promise<number | null>((resolve) => npmStart.once('close', (status) => resolve(status)));
+  const npmStart = startShell(quickstartLines[0] as string, copy);
   try {
-    const ready = await Promise.race([
-      new Promise<boolean>((resolve) => npmStart.stdout.on('data', () => startOutput.includes('Ready. Press Ctrl-C') && resolve(true))),
-      startExited.then(() => false),
-      after(240_000, false),
-    ]);
-    assert.ok(ready, `npm install && npm start did not get ready:\n${startOutput.slice(-3000)}`);
-    assert.match(startOutput, /Try commands:\s+npx qlik-audit alerts list --config \.\/var\/demo\.yaml/);
+    const ready = await npmStart.until(/Ready\. Press Ctrl-C/, 240_000);
+    assert.ok(ready, `npm install && npm start did not get ready:\n${npmStart.output().slice(-3000)}`);
+    assert.match(npmStart.output(), /Try commands:\s+npx qlik-audit alerts list --config \.\/var\/demo\.yaml/);
 
     // The demo's own values for the `# site:` lines (docs/event-api.md's checklist).
     const demoConfig = parse(readFileSync(path.join(copy, 'var', 'demo.yaml'), 'utf8')) as { eventApi: { host: string; port: number; cors: { allowedOrigins: string[] } } };
@@ -246,11 +251,11 @@ test("the README's Quickstart, run as written in a fresh copy, and every shell e
   } finally {
     const varDir = path.join(copy, 'var');
     try {
-      signalGroup(npmStart.pid, 'SIGINT'); // Ctrl-C in the Quickstart's terminal
-      const stopped = await Promise.race([startExited.then(() => true), after(10_000, false)]);
-      if (!stopped) signalGroup(npmStart.pid, 'SIGKILL');
+      npmStart.signal('SIGINT'); // Ctrl-C in the Quickstart's terminal
+      const stopped = await Promise.race([npmStart.exited.then(() => true), after(10_000, false)]);
+      if (!stopped) npmStart.signal('SIGKILL');
       assert.ok(stopped, 'npm start stopped within 10 s of Ctrl-C');
-      assert.match(startOutput, /Stopping \.\.\.\n(.|\n)*Stopped\./);
+      assert.match(npmStart.output(), /Stopping \.\.\.\n(.|\n)*Stopped\./);
       assert.deepEqual(processesMatching(`postgres -D ${varDir}`), [], 'no PostgreSQL process left behind');
       for (const port of [...FIXED_PORTS, 8191, 8192]) assert.equal(await listening(port), false, `port ${port} closed`);
     } finally {

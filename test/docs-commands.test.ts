@@ -3,13 +3,11 @@
 // command's --help — its command, its subcommand, each --option it uses. (Every ```sh block is also
 // run as written, against `npm start`: test/dev-stack.test.ts.)
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli';
-
-const ROOT = path.resolve(__dirname, '..');
-const DOCS = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+import { DOC_FILES as DOCS, FENCE, ROOT } from './helpers/doc-examples';
 
 /** Every `qlik-audit …` of the docs, as written, with where it is. */
 function documentedCommands(): { line: string; where: string }[] {
@@ -18,7 +16,7 @@ function documentedCommands(): { line: string; where: string }[] {
     const text = readFileSync(path.join(ROOT, file), 'utf8');
     let fenced = false;
     text.split('\n').forEach((raw, i) => {
-      if (/^\s*```\s*[\w-]*\s*$/.test(raw)) fenced = !fenced; // a fence line: the fence and an info string only
+      if (FENCE.test(raw)) fenced = !fenced;
       const where = `${file}:${i + 1}`;
       if (fenced) {
         const m = /^\s*(?:\$\s*)?(?:[A-Z_]+=\S+\s+)*(?:npx\s+)?(qlik-audit \S.*?)(?:\s+#.*)?$/.exec(raw);

@@ -239,12 +239,13 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     }
     // Fields on each line rather than a child logger: a pino child per event costs more than the event's validation.
     const ids = { eventId, eventType: type, auditQsVersion: version };
+    const spanAttributes = { 'qlik_audit.event_type': type, 'qlik_audit.event_id': eventId };
     const log = request.log;
     if (!isScreenshotEvent(event)) {
       const started = performance.now();
       let stored: boolean;
       try {
-        stored = await inSpan('receive audit event', { 'qlik_audit.event_type': type, 'qlik_audit.event_id': eventId }, () => options.events.write(eventRow(event))); // rejected after 5 s without a commit
+        stored = await inSpan('receive audit event', spanAttributes, () => options.events.write(eventRow(event))); // rejected after 5 s without a commit
       } catch (err) {
         const cause = (err as Error).message.split('\n')[0];
         log.warn({ ...ids, err: cause }, 'the audit store did not commit the event');
@@ -264,7 +265,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<FastifyI
     const deadline = AbortSignal.timeout(START_DEADLINE_MS);
     try {
       // One trace per event: this span, then (by Temporal's interceptors) the run and each activity.
-      ({ eagerlyStarted: eager = false } = await inSpan('receive audit event', { 'qlik_audit.event_type': type, 'qlik_audit.event_id': eventId }, () =>
+      ({ eagerlyStarted: eager = false } = await inSpan('receive audit event', spanAttributes, () =>
         client.connection.withAbortSignal(deadline, () =>
           client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startCaptureScreenshot(client, taskQueue, event, { eager: options.eagerStart })),
         ),

@@ -11,6 +11,9 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '../..');
 export const DOC_FILES = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
 
+/** A code fence line (CommonMark: the fence and an info string only); group 1 is the language. */
+export const FENCE = /^\s*```\s*([\w-]*)\s*$/;
+
 /** The code block languages the docs may use ('' is program output). */
 export const LANGUAGES = new Set(['sh', 'text', 'yaml', 'json', 'sql', 'nginx', '']);
 
@@ -27,8 +30,7 @@ export function shellBlocks(files = DOC_FILES): ShellBlock[] {
     const lines = readFileSync(path.join(ROOT, file), 'utf8').split('\n');
     let open: { line: number; lang: string; body: string[] } | undefined;
     lines.forEach((raw, i) => {
-      // A fence line holds the fence and an info string only (CommonMark); ~~~ fences are not used.
-      const fence = /^\s*```\s*([\w-]*)\s*$/.exec(raw);
+      const fence = FENCE.exec(raw); // ~~~ fences are not used:
       if (/^\s*~~~/.test(raw)) throw new Error(`${file}:${i + 1}: use a \`\`\` fence, not ~~~`);
       if (fence && !open) {
         if (!LANGUAGES.has(fence[1] ?? '')) throw new Error(`${file}:${i + 1}: code block language '${fence[1]}' (use one of: ${[...LANGUAGES].filter(Boolean).join(', ')}, or none for output)`);
