@@ -318,6 +318,36 @@ test('a burst split across nodes whose rows arrive out of order is counted whole
   }
 });
 
+test('a user signing in from an address not seen before raises newClientAddress once learned; in the learning period nothing, and a known address never', async () => {
+  const dirs = [0, 1, 2].map(() => mkdtempSync(path.join(tmpdir(), 'qa-addr-')));
+  const addrStore = await openStore(scratchStoreUrl());
+  const rules = { ...config.detections.rules, newClientAddress: { enable: true, learningDays: 14, severity: 'low' as const } };
+  const settings = { rules, suppressionMinutes: 60, key: undefined };
+  const ingestDir = async (d: string) => {
+    for (const chain of buildChains(await discoverLogFiles([d]))) await ingestChain(addrStore, chain, { runId: 'addr', sequenceMax: 2147483647 });
+  };
+  const day = (n: number) => new Date(Date.UTC(2026, 10, 1 + n, 9));
+  const login = (seq: number, when: Date, user: string, address: string) => securityRow(seq, when, { user, command: 'Login', result: '0', address: `[::ffff:${address}]:50000` });
+  try {
+    // Day 0: lea from her desk, and from a second address on day 3 (still learning): nothing.
+    writeFileSync(path.join(dirs[0] as string, 'QLIKSERVER61_AuditSecurity_Proxy.txt'), securityFile([login(1, day(0), 'lea', '10.1.0.5'), login(2, day(3), 'lea', '10.1.0.6')]));
+    await ingestDir(dirs[0] as string);
+    assert.deepEqual((await detectNew(addrStore, settings, 'learn')).alerts, []);
+    // Day 20: lea from her desk again (known), from an address never seen (alert), and max, new to the site, from anywhere (learning).
+    writeFileSync(path.join(dirs[1] as string, 'QLIKSERVER62_AuditSecurity_Proxy.txt'), securityFile([login(1, day(20), 'lea', '10.1.0.5'), login(2, day(20), 'lea', '198.51.100.7'), login(3, day(20), 'max', '198.51.100.8')]));
+    await ingestDir(dirs[1] as string);
+    const run = await detectNew(addrStore, settings, 'later');
+    const alerts = await listAlerts(addrStore);
+    assert.deepEqual(alerts.map((a) => `${a.rule} ${a.key} ${a.severity}`), ['newClientAddress DOMAIN\\lea from 198.51.100.7 low'], JSON.stringify(run.alerts));
+    // The same address again a day later: known now, nothing.
+    writeFileSync(path.join(dirs[2] as string, 'QLIKSERVER63_AuditSecurity_Proxy.txt'), securityFile([login(1, day(21), 'lea', '198.51.100.7')]));
+    await ingestDir(dirs[2] as string);
+    assert.deepEqual((await detectNew(addrStore, settings, 'again')).alerts, []);
+  } finally {
+    await addrStore.close();
+  }
+});
+
 test('a detection run that dies between slices resumes at its checkpoint: nothing missed, nothing twice; an edited alert is caught', async () => {
   const crashDir = mkdtempSync(path.join(tmpdir(), 'qa-crash-'));
   // Two bursts of failed logins an hour apart, each across two nodes: four chain entries.
