@@ -84,12 +84,17 @@ export class SimulatedQlik {
   readonly signedOut = new Set<string>();
   /** Every QPS user-session lookup (GET /qps[/vp]/user/{dir}/{id}). */
   readonly userLookups: { userDirectory: string; userId: string; virtualProxy: string }[] = [];
-  /** Fault injection for QPS ticket requests. */
-  readonly faults = { ticketStatuses: [] as number[], ticketFailureRate: 0, ticketDelayMs: 0, refuseUsers: new Set<string>() };
+  /**
+   * Fault injection for QPS ticket requests: the next `ticketStatuses`, then 503 at `ticketFailureRate`
+   * but never more than `maxFailuresInARow` times in a row for one user (a longer run is an outage).
+   */
+  readonly faults = { ticketStatuses: [] as number[], ticketFailureRate: 0, maxFailuresInARow: Infinity, ticketDelayMs: 0, refuseUsers: new Set<string>() };
   /** What QPS was asked and how many of those answers were injected faults. */
   readonly stats = { ticketRequests: 0, injectedFaults: 0 };
   readonly qlikHost: string;
   private readonly statusCounters = new Map<string, number>();
+  /** Injected random ticket failures in a row, by user (`dir\\id`, lower case). */
+  private readonly failuresInARow = new Map<string, number>();
   private readonly listeners: Listener[] = [];
   private qpsListener?: Listener;
 
@@ -223,16 +228,20 @@ export class SimulatedQlik {
     req.on('end', () => {
       const answer = () => {
         this.stats.ticketRequests++;
-        const fault = this.faults.ticketStatuses.shift() ?? (Math.random() < this.faults.ticketFailureRate ? 503 : undefined);
+        let user: { UserDirectory?: unknown; UserId?: unknown } = {};
+        try {
+          user = JSON.parse(body) ?? {};
+        } catch {
+          // answered below, unless a fault comes first
+        }
+        const who = `${user.UserDirectory}\\${user.UserId}`.toLowerCase();
+        const inARow = this.failuresInARow.get(who) ?? 0;
+        const random = inARow < this.faults.maxFailuresInARow && Math.random() < this.faults.ticketFailureRate;
+        const fault = this.faults.ticketStatuses.shift() ?? (random ? 503 : undefined);
+        this.failuresInARow.set(who, random ? inARow + 1 : 0);
         if (fault) {
           this.stats.injectedFaults++;
           return this.json(res, fault, { error: 'injected fault' });
-        }
-        let user: { UserDirectory?: unknown; UserId?: unknown };
-        try {
-          user = JSON.parse(body);
-        } catch {
-          return this.json(res, 400, { error: 'bad JSON' });
         }
         if (typeof user.UserDirectory !== 'string' || typeof user.UserId !== 'string') return this.json(res, 400, { error: 'UserDirectory/UserId' });
         if (this.faults.refuseUsers.has(`${user.UserDirectory}\\${user.UserId}`)) return this.json(res, 403, { error: 'refused' });
