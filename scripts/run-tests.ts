@@ -2,7 +2,9 @@
 // ones once), starts the PostgreSQL server the store tests use — the embedded one we ship, in a fresh
 // folder, unless QLIK_AUDIT_TEST_POSTGRES names an external one — then runs every test/**/*.test.ts
 // with node's own test runner through tsx. `npm test -- test/foo.test.ts` runs only the named files.
-// A test that hangs fails after TEST_TIMEOUT_MS (default 5 min), so the suite always ends.
+// A test that hangs fails after TEST_TIMEOUT_MS (default 10 min), so the suite always ends. Node's
+// runner applies it to each file as a whole too (a test's own larger timeout does not extend its
+// file's), and the docs' run in dev-stack.test.ts alone takes 2–3 min on a busy machine.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +42,7 @@ async function main(): Promise<number> {
   try {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 300_000}`, ...files],
+      ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 600_000}`, ...files],
       { cwd: root, stdio: 'inherit', env: { ...process.env, TEMPORAL_CLI_PATH: bins.cli, TEMPORAL_TEST_SERVER_PATH: bins.testServer, QLIK_AUDIT_TEST_POSTGRES: postgres } },
     );
     // Ctrl-C reaches the test runner too (same process group); wait for it, then stop the server.

@@ -205,7 +205,12 @@ test('failed logins, a service account from afar and an edited row: each alert s
   assert.equal(got.mail.length, 4, 'each alert once by e-mail');
   assert.ok(got.mail.every((m) => m.secure), 'over STARTTLS');
   assert.ok(got.mail.some((m) => /Subject: qlik-audit \[CRITICAL\] serviceAccountRemote/.test(m.text) && /alert\.json/.test(m.text)));
-  const listed = (await listAlerts(store)).map((a) => a.deliveredTo.join(','));
+  // Each sink's acknowledgement is recorded after it answered: wait for the records, not a fixed time.
+  let listed: string[] = [];
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    listed = (await listAlerts(store)).map((a) => a.deliveredTo.join(','));
+    if (listed.every((d) => d === 'mail,siem,soc')) break;
+  }
   assert.ok(listed.every((d) => d === 'mail,siem,soc'), `every alert acknowledged by every sink: ${listed.join(' | ')}`);
 
   // A second run over the same store: nothing new, nothing sent.
@@ -232,7 +237,12 @@ test('every sink down when an alert is raised: each gets it once it is back, onc
   assert.deepEqual([got.webhook.length, got.syslog.length, got.mail.length], [5, 5, 5]);
   assert.equal(got.webhook.at(-1)?.id, run.alerts[0]?.id);
   assert.equal(new Set(got.webhook.map((a) => a.id)).size, 5, 'no alert twice');
-  assert.deepEqual((await listAlerts(store))[0]?.deliveredTo, ['mail', 'siem', 'soc']);
+  let delivered: string[] | undefined;
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    delivered = (await listAlerts(store))[0]?.deliveredTo;
+    if (delivered?.length === 3) break;
+  }
+  assert.deepEqual(delivered, ['mail', 'siem', 'soc']);
 });
 
 test('alerts list and alerts test from the command line; quiet data raises nothing', async () => {

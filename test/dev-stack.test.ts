@@ -192,7 +192,7 @@ function freshCopy(): string {
   return copy;
 }
 
-test("the README's Quickstart, run as written in a fresh copy, and every shell example of the docs against it", { timeout: 15 * 60_000 }, async () => {
+test("the README's Quickstart, run as written in a fresh copy, and every shell example of the docs against it", async () => {
   const blocks = shellBlocks();
   const quickstart = blocks.find((b) => b.file === 'README.md') as ShellBlock;
   const quickstartLines = (commandLines(quickstart) ?? []).map((c) => c.command.replace(/\s+#.*$/, '').trim());

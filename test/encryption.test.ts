@@ -14,7 +14,7 @@ import { startCaptureScreenshot } from '../client/start-screenshot';
 import { dataConverterFor, EncryptionCodec, encryptionKeys } from '../common/encryption-codec';
 import { parseConfig } from '../common/config';
 import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
-import { devServer } from './helpers/temporal';
+import { devServer, startWithRetry } from './helpers/temporal';
 import { freePort } from './helpers/ports';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -124,9 +124,11 @@ test('the Web UI (Chromium) shows the decoded input only through the codec serve
   // A dev server whose Web UI is told where the codec endpoint is (as an operator would set it).
   const codecPort = await freePort();
   const { cli } = resolveTemporalBinaries();
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes, ui: true, log: { format: 'json', level: 'error' }, extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}/t/${token}`] },
-  });
+  const env = await startWithRetry(() =>
+    TestWorkflowEnvironment.createLocal({
+      server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes, ui: true, log: { format: 'json', level: 'error' }, extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}/t/${token}`] },
+    }),
+  );
   const uiPort = Number(env.address.split(':')[1]) + 1000;
   const uiOrigin = `http://127.0.0.1:${uiPort}`;
   const server = await createCodecServer(parseConfig({ codecServer: { allowedOrigins: [uiOrigin, `http://localhost:${uiPort}`] } }, { source: 'test', baseDir: '/' }), codec, token);

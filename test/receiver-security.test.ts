@@ -198,7 +198,8 @@ test('slow clients: a body trickled byte by byte is cut off within seconds, and 
   const started = Date.now();
   const normal = await raw(r.port, 'POST', '/api/v1/audit-event', {}, event);
   assert.equal(normal.status, 202);
-  assert.ok(Date.now() - started < 2000, `a normal client is answered at once (${Date.now() - started} ms)`);
+  // Under the 5 s headers timeout: a client queued behind the idle sockets would wait that long.
+  assert.ok(Date.now() - started < 4000, `a normal client is answered at once (${Date.now() - started} ms)`);
 
   // One byte a second: the request must be complete within the request timeout, else it is cut off.
   const trickle = connect(r.port, '127.0.0.1');

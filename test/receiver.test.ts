@@ -14,6 +14,7 @@ import { screenshotEvent } from '../demo/sample-events';
 import { ownDevServer } from './helpers/dev-server';
 import { startTestbed, type Testbed } from './helpers/screenshot-testbed';
 import { devServer, freshNamespace } from './helpers/temporal';
+import { activityTries } from './helpers/workflow-history';
 import { receiverFor, type Posted } from './helpers/receiver';
 
 
@@ -131,7 +132,11 @@ test('200 concurrent posts give 200 workflows and 200 files, no duplicates', asy
   assert.equal(results.filter((r) => r.status === 'stored').length, 200);
   const images = readdirSync(path.join(crowd.dir, 'a')).filter((f) => f.endsWith('.png'));
   assert.equal(images.length, 200);
-  assert.equal(crowd.qlik.requests.filter((r) => r.path.startsWith('/tempcontent/crowd/') && !r.hadTicket).length, 200, 'each image downloaded once');
+  // Once each, unless a fast path gave up on a loaded machine (then the regular activity downloads again).
+  const downloads = crowd.qlik.requests.filter((r) => r.path.startsWith('/tempcontent/crowd/') && !r.hadTicket).length;
+  const tries = await Promise.all(events.map((e) => activityTries(env.client.workflow.getHandle(`screenshot-${e.eventId}`), 'downloadAndStoreScreenshot')));
+  const gaveUp = tries.filter((t) => t.fastPath !== 'completed').length;
+  assert.ok(downloads >= 200 && downloads <= 200 + gaveUp, `each image downloaded once: ${downloads} downloads, ${gaveUp} fast paths gave up`);
   await crowdReceiver.app.close();
 });
 

@@ -199,7 +199,9 @@ test('session cache: at maxEntries the least recently used session is evicted an
   await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/ev-1.png'), 'LAB\\evict-a'));
   const first = bed.qlik.issuedSessions.at(-1);
   await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/ev-2.png'), 'LAB\\evict-b'));
-  await sleep(200); // the DELETE is sent in the background
+  // The DELETE is sent in the background: wait for it (and its log line), up to 10 s.
+  const closed = () => !!first && bed.qlik.deletedSessions.includes(first.id) && bed.logs.some((l) => l.msg === 'qlik session closed' && l.reason === 'evicted');
+  for (const deadline = Date.now() + 10_000; !closed() && Date.now() < deadline; ) await sleep(50);
   assert.ok(first && bed.qlik.deletedSessions.includes(first.id));
   assert.ok(bed.logs.some((l) => l.msg === 'qlik session closed' && l.reason === 'evicted' && l.userId === 'evict-a'));
 });

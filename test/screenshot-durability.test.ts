@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCaptureScreenshot } from '../client/start-screenshot';
 import { runCli, startCli } from './helpers/cli';
-import { screenshotEvent, startTestbed } from './helpers/screenshot-testbed';
+import { screenshotEvent, startTestbed, workflowBundle } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 import { activityTries, historyText } from './helpers/workflow-history';
 
@@ -19,6 +19,7 @@ import { activityTries, historyText } from './helpers/workflow-history';
 async function killMidDownload(route: string, bytes: number, chunkDelayMs: number, n: number) {
   const env = await devServer();
   const bed = await startTestbed(env, { startWorker: false });
+  await workflowBundle(); // built now, so the replacement worker's start is not timed with it
   bed.qlik.routes.set(route, { kind: 'stream', bytes, chunkDelayMs });
 
   // First worker: a separate process, as in production, killed without warning.
@@ -30,7 +31,12 @@ async function killMidDownload(route: string, bytes: number, chunkDelayMs: numbe
     assert.ok(Date.now() - started < 30_000, `download ${n} started`);
     await sleep(50);
   }
-  await sleep(500); // mid-stream
+  // Mid-stream: once the temporary file is there (the stream takes seconds more).
+  const parts = () => readdirSync(path.join(bed.dir, 'a')).filter((f) => f.endsWith('.part'));
+  while (parts().length === 0) {
+    assert.ok(Date.now() - started < 30_000, 'a temporary file was opened');
+    await sleep(50);
+  }
   doomed.child.kill('SIGKILL');
   await doomed.exited;
   const partial = readdirSync(path.join(bed.dir, 'a')).filter((f) => f.endsWith('.part'));

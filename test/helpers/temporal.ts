@@ -35,7 +35,7 @@ after(async () => {
  * The SDK gives a server 5 s to come up; with two test files (and their servers) on two cores it can
  * take longer now and then. Such a start is tried again, not counted as a failed test.
  */
-async function startWithRetry(start: () => Promise<TestWorkflowEnvironment>): Promise<TestWorkflowEnvironment> {
+export async function startWithRetry(start: () => Promise<TestWorkflowEnvironment>): Promise<TestWorkflowEnvironment> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await start();
