@@ -30,6 +30,7 @@ import { freePort } from './helpers/ports';
 import { scratchStoreUrl } from './helpers/postgres';
 import { ingestBed } from './helpers/ingest-bed';
 import type { devServer } from './helpers/temporal';
+import { until } from './helpers/until';
 
 const SECRET = 'shared webhook secret';
 const at = (minute: number, second = 0) => new Date(Date.UTC(2026, 11, 1, 10, minute, second));
@@ -207,10 +208,7 @@ test('failed logins, a service account from afar and an edited row: each alert s
   assert.ok(got.mail.some((m) => /Subject: qlik-audit \[CRITICAL\] serviceAccountRemote/.test(m.text) && /alert\.json/.test(m.text)));
   // Each sink's acknowledgement is recorded after it answered: wait for the records, not a fixed time.
   let listed: string[] = [];
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    listed = (await listAlerts(store)).map((a) => a.deliveredTo.join(','));
-    if (listed.every((d) => d === 'mail,siem,soc')) break;
-  }
+  await until(async () => (listed = (await listAlerts(store)).map((a) => a.deliveredTo.join(','))).every((d) => d === 'mail,siem,soc'), 30_000, 200);
   assert.ok(listed.every((d) => d === 'mail,siem,soc'), `every alert acknowledged by every sink: ${listed.join(' | ')}`);
 
   // A second run over the same store: nothing new, nothing sent.
@@ -238,10 +236,7 @@ test('every sink down when an alert is raised: each gets it once it is back, onc
   assert.equal(got.webhook.at(-1)?.id, run.alerts[0]?.id);
   assert.equal(new Set(got.webhook.map((a) => a.id)).size, 5, 'no alert twice');
   let delivered: string[] | undefined;
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    delivered = (await listAlerts(store))[0]?.deliveredTo;
-    if (delivered?.length === 3) break;
-  }
+  await until(async () => (delivered = (await listAlerts(store))[0]?.deliveredTo)?.length === 3, 30_000, 200);
   assert.deepEqual(delivered, ['mail', 'siem', 'soc']);
 });
 

@@ -13,6 +13,7 @@ import { screenshotEvent, startTestbed, type Testbed } from './helpers/screensho
 import { activityTries } from './helpers/workflow-history';
 import { devServer } from './helpers/temporal';
 import { openStore } from '../store/store';
+import { until } from './helpers/until';
 
 async function capture(bed: Testbed, event: ScreenshotEvent) {
   const env = await devServer();
@@ -201,7 +202,7 @@ test('session cache: at maxEntries the least recently used session is evicted an
   await capture(bed, screenshotEvent(bed.qlik.url('/tempcontent/ev-2.png'), 'LAB\\evict-b'));
   // The DELETE is sent in the background: wait for it (and its log line), up to 10 s.
   const closed = () => !!first && bed.qlik.deletedSessions.includes(first.id) && bed.logs.some((l) => l.msg === 'qlik session closed' && l.reason === 'evicted');
-  for (const deadline = Date.now() + 10_000; !closed() && Date.now() < deadline; ) await sleep(50);
+  await until(closed, 10_000);
   assert.ok(first && bed.qlik.deletedSessions.includes(first.id));
   assert.ok(bed.logs.some((l) => l.msg === 'qlik session closed' && l.reason === 'evicted' && l.userId === 'evict-a'));
 });

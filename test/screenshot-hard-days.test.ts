@@ -16,6 +16,7 @@ import { startCli } from './helpers/cli';
 import { screenshotEvent, startTestbed, type Testbed } from './helpers/screenshot-testbed';
 import { devServer } from './helpers/temporal';
 import { activityTries } from './helpers/workflow-history';
+import { until } from './helpers/until';
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -136,9 +137,5 @@ test('proxy sessions the cache does not keep are closed at QPS: cache off, and a
 });
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    assert.ok(Date.now() - started < 10_000, what);
-    await sleep(50);
-  }
+  assert.ok(await until(condition, 10_000), what);
 }
